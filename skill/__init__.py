@@ -1,0 +1,1 @@
+"""Hip Helper: an Alexa skill for runners with hip pain after running."""

@@ -1,0 +1,87 @@
+"""Settings for the skill, read from HIP_HELPER_* environment variables.
+
+Tests build a Settings directly; production reads `Settings.from_env()`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ENV_PREFIX = "HIP_HELPER_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message is one line for the operator."""
+
+
+def _parse_bool(name: str, raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be true or false, not {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # The Alexa skill id (amzn1.ask.skill.…); every request's applicationId must equal it.
+    skill_id: str = ""
+    # Development mode skips only the signature check, so local simulators can talk to the skill.
+    dev_mode: bool = False
+    content_dir: Path = PROJECT_ROOT / "content"
+    model_dir: Path = PROJECT_ROOT / "interaction_model"
+    # Embedded store for remembered preferences (never symptoms).
+    db_path: Path = field(default_factory=lambda: Path.home() / ".local/state/hip-helper/preferences.sqlite3")
+    # "sqlite" (default) or "dynamodb"; dynamodb needs the [dynamodb] extra.
+    store: str = "sqlite"
+    dynamodb_table: str = "hip-helper-preferences"
+    dynamodb_endpoint: str = ""
+    # Certificate download limits: Alexa gives the whole request about 8 s.
+    cert_fetch_timeout: float = 2.0
+    cert_max_bytes: int = 64 * 1024
+    # Outbound Alexa API calls (reminders, settings).
+    api_timeout: float = 2.0
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Read every field from HIP_HELPER_<FIELD>; keyword overrides win."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = cls._convert(f.name, f.type, raw)
+        values.update(overrides)
+        return cls(**values)
+
+    @staticmethod
+    def _convert(name: str, type_name: str, raw: str) -> object:
+        try:
+            if type_name == "bool":
+                return _parse_bool(name, raw)
+            if type_name == "int":
+                return int(raw)
+            if type_name == "float":
+                return float(raw)
+            if type_name == "Path":
+                return Path(raw).expanduser()
+        except ValueError as error:
+            raise SettingsError(f"{ENV_PREFIX}{name.upper()}: {error}") from None
+        return raw
+
+    @property
+    def verify_signature(self) -> bool:
+        return not self.dev_mode
+
+    def require_skill_id(self) -> None:
+        """Production refuses to start without a skill id: every request would be rejected."""
+        if not self.skill_id:
+            raise SettingsError(
+                f"no skill id configured: set {ENV_PREFIX}SKILL_ID to your skill's id "
+                "(amzn1.ask.skill.…), or use --dev for local testing"
+            )
