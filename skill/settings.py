@@ -10,6 +10,8 @@ from pathlib import Path
 
 ENV_PREFIX = "HIP_HELPER_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The skill id that development mode and the local simulator use when none is configured.
+DEV_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-000000000000"
 
 
 class SettingsError(ValueError):

@@ -1,0 +1,200 @@
+"""Every spoken word lives in content/*.yaml; this module loads and validates it once at start-up.
+
+A spoken item is a mapping:
+
+    say: "Short sentences for the ear. May hold {emergency_number}."
+    source:
+      document: {paragraph: 6, quote: "a few words of that paragraph"}  # seed document, 1-based block
+      supplementary: [S16, S17]   # ids from research/triage.md, for safety facts the document lacks
+      interface: true             # wording of the skill itself (prompts), no medical claim
+    note: "why this differs from the document, where it does"
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ContentError(ValueError):
+    """A content file is broken; says which file, which key and what is wrong."""
+
+    def __init__(self, file: str | Path, key: str, problem: str):
+        self.file, self.key, self.problem = str(file), key, problem
+        super().__init__(f"{self.file}: {key}: {problem}")
+
+
+# Wording rules for everything the skill says. Each pattern names what it forbids.
+FORBIDDEN_WORDING: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\byou(?:'ve| have| probably have| likely have| must have)\s+(?:a |an |got )?"
+                r"(?:bursitis|tendinitis|tendonitis|snapping hip|a fracture|a stress fracture|an infection|arthritis)\b", re.I),
+     "claims a diagnosis: say 'can be associated with'"),
+    (re.compile(r"\b(?:you are|you're) (?:suffering from|diagnosed)\b", re.I), "claims a diagnosis"),
+    (re.compile(r"\bI (?:can )?diagnose\b", re.I), "claims to diagnose"),
+    (re.compile(r"\b(?:I(?:'ll| will| can)|let me|alexa (?:will|can)|this (?:skill|device) (?:will|can))\s+"
+                r"(?:call|phone|dial|contact|alert|notify|send)\b", re.I),
+     "implies the skill can call for help"),
+    (re.compile(r"\b(?:calling|contacting) (?:911|999|112|an ambulance|emergency services|for help) (?:for you|now)\b", re.I),
+     "implies the skill can call for help"),
+    (re.compile(r"\b(?:instead of|no need to see|don't need(?: to see)?|replaces?|replacement for|substitute for) "
+                r"(?:a |your )?(?:doctor|physio|physiotherapist|medical advice)\b", re.I),
+     "implies it replaces a doctor"),
+)
+
+
+def wording_problems(text: str) -> list[str]:
+    """What in `text` breaks the wording rules; empty when it is fine.
+
+    'not a substitute for professional medical advice' is the required disclaimer, so
+    a negated 'substitute for' is allowed.
+    """
+    problems = []
+    for pattern, why in FORBIDDEN_WORDING:
+        for match in pattern.finditer(text):
+            before = text[max(0, match.start() - 12):match.start()].lower()
+            if "not a" in before or "isn't a" in before or "never a" in before:
+                continue
+            problems.append(f"{why}: {match.group(0)!r}")
+    return problems
+
+
+SOURCE_ID = re.compile(r"^S\d+$")
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+KNOWN_PLACEHOLDERS = frozenset({"emergency_number"})
+ITEM_KEYS = frozenset({"say", "source", "note"})
+
+
+@dataclass(frozen=True)
+class Item:
+    """One spoken item and where its words come from."""
+    key: str
+    say: str
+    source: dict[str, Any]
+    note: str | None = None
+
+    @property
+    def supplementary(self) -> bool:
+        """Safety content the source document lacks."""
+        return "document" not in self.source and "supplementary" in self.source
+
+
+def validate_item(file: str | Path, key: str, raw: Any, *, placeholders: frozenset[str] = KNOWN_PLACEHOLDERS) -> Item:
+    """Check one spoken item against the schema and the wording rules; raise ContentError if broken."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("say"), str) or not raw["say"].strip():
+        raise ContentError(file, key, "a spoken item needs a non-empty 'say' text")
+    unknown = set(raw) - ITEM_KEYS
+    if unknown:
+        raise ContentError(file, key, f"unknown fields {sorted(unknown)}; allowed: {sorted(ITEM_KEYS)}")
+    say = " ".join(raw["say"].split())
+    for name in PLACEHOLDER.findall(say):
+        if name not in placeholders:
+            raise ContentError(file, f"{key}.say", f"unknown placeholder {{{name}}}")
+    for problem in wording_problems(say):
+        raise ContentError(file, f"{key}.say", problem)
+    _validate_source(file, f"{key}.source", raw.get("source"))
+    note = raw.get("note")
+    if note is not None and not isinstance(note, str):
+        raise ContentError(file, f"{key}.note", "a note is text")
+    return Item(key=key, say=say, source=raw["source"], note=note)
+
+
+def _validate_source(file: str | Path, key: str, source: Any) -> None:
+    if not isinstance(source, dict) or not ({"document", "supplementary", "interface"} & set(source)):
+        raise ContentError(file, key, "every item needs a source: document, supplementary or interface")
+    document = source.get("document")
+    if document is not None:
+        if (not isinstance(document, dict) or not isinstance(document.get("paragraph"), int)
+                or document["paragraph"] < 1 or not isinstance(document.get("quote"), str)):
+            raise ContentError(file, f"{key}.document", "needs a paragraph number (1-based) and a quote")
+    supplementary = source.get("supplementary")
+    if supplementary is not None:
+        if not isinstance(supplementary, list) or not supplementary or not all(
+                isinstance(s, str) and SOURCE_ID.match(s) for s in supplementary):
+            raise ContentError(file, f"{key}.supplementary", "needs a list of source ids like S16")
+    if "interface" in source and source["interface"] is not True:
+        raise ContentError(file, f"{key}.interface", "is either true or absent")
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse one content file; syntax errors name the file."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ContentError(path, "(file)", "missing") from None
+    except yaml.YAMLError as error:
+        raise ContentError(path, "(file)", f"not valid YAML: {error}") from None
+
+
+class Content:
+    """Every spoken item of guidance.yaml, answers.yaml and prompts.yaml, by dotted key."""
+
+    FILES = ("guidance", "answers", "prompts")
+
+    def __init__(self, items: dict[str, Item], emergency_numbers: dict[str, str], fallback_number: str):
+        self._items = items
+        self._emergency_numbers = emergency_numbers
+        self._fallback_number = fallback_number
+
+    @classmethod
+    def load(cls, directory: Path) -> "Content":
+        items: dict[str, Item] = {}
+        numbers: dict[str, str] = {}
+        fallback = ""
+        for name in cls.FILES:
+            path = directory / f"{name}.yaml"
+            data = read_yaml(path)
+            if not isinstance(data, dict):
+                raise ContentError(path, "(file)", "must be a mapping of items")
+            if name == "guidance":
+                numbers, fallback = cls._emergency_numbers_from(path, data)
+                data = {k: v for k, v in data.items() if k not in ("emergency_numbers", "fallback_emergency_number")}
+            items.update(_collect_items(path, name, data))
+        content = cls(items, numbers, fallback)
+        for required in ("guidance.full", "guidance.short"):
+            content.say(required)
+        return content
+
+    @staticmethod
+    def _emergency_numbers_from(path: Path, data: dict) -> tuple[dict[str, str], str]:
+        raw = data.get("emergency_numbers")
+        fallback = data.get("fallback_emergency_number")
+        if not isinstance(raw, dict) or not isinstance(fallback, str):
+            raise ContentError(path, "emergency_numbers", "needs a locale map and fallback_emergency_number")
+        numbers = {}
+        for locale, entry in raw.items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("number"), str) or not entry.get("sources"):
+                raise ContentError(path, f"emergency_numbers.{locale}", "needs a number and its sources")
+            numbers[locale] = entry["number"]
+        return numbers, fallback
+
+    def say(self, key: str) -> str:
+        try:
+            return self._items[key].say
+        except KeyError:
+            raise KeyError(f"no content item {key!r}") from None
+
+    def has(self, key: str) -> bool:
+        return key in self._items
+
+    def items(self) -> list[Item]:
+        return list(self._items.values())
+
+    def emergency_number(self, locale: str | None) -> str:
+        return self._emergency_numbers.get(locale or "", self._fallback_number)
+
+
+def _collect_items(path: Path, prefix: str, data: dict) -> dict[str, Item]:
+    items = {}
+    for key, value in data.items():
+        dotted = f"{prefix}.{key}"
+        if isinstance(value, dict) and "say" in value:
+            items[dotted] = validate_item(path, dotted, value)
+        elif isinstance(value, dict):
+            items.update(_collect_items(path, dotted, value))
+        else:
+            raise ContentError(path, dotted, "expected a spoken item (with 'say') or a group of them")
+    return items

@@ -1,0 +1,115 @@
+"""The one speech composer: every spoken response is built here.
+
+It owns the rules that must hold for every answer: the emergency and see-a-doctor guidance,
+SSML escaping, Alexa's length limits, pauses of at most 10 s, and the end-of-session rule
+(a response that keeps the session open ends with a question and carries a reprompt; a
+closing one ends with a statement).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, Union
+
+from skill.domain.content import Content
+
+MAX_SSML_CHARS = 8000          # Alexa's limit for outputSpeech and reprompt
+MAX_CARD_CHARS = 8000          # title + text of a card
+MAX_BREAK_SECONDS = 10         # the longest <break> Alexa accepts
+GUIDANCE_GAP = '<break time="300ms"/>'
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Silence inside an answer, e.g. while a stretch is held."""
+    seconds: float
+
+
+Part = Union[str, Pause]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A composed response, independent of the SDK."""
+    ssml: str
+    reprompt_ssml: str | None
+    card_title: str
+    card_text: str
+    end_session: bool
+
+
+def escape(text: str) -> str:
+    """SSML is XML: content must not open tags or entities."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def breaks(seconds: float) -> str:
+    """A pause as <break> tags of at most 10 s each (Alexa rejects longer ones)."""
+    remaining = round(seconds * 1000)
+    tags = []
+    while remaining > 0:
+        chunk = min(remaining, MAX_BREAK_SECONDS * 1000)
+        tags.append(f'<break time="{chunk}ms"/>' if chunk % 1000 else f'<break time="{chunk // 1000}s"/>')
+        remaining -= chunk
+    return "".join(tags)
+
+
+def speak(fragments: Sequence[str]) -> str:
+    return "<speak>" + " ".join(fragment for fragment in fragments if fragment) + "</speak>"
+
+
+class SpeechComposer:
+    def __init__(self, content: Content):
+        self._content = content
+
+    def fill(self, text: str, locale: str | None) -> str:
+        """Fill placeholders; content validation guarantees {emergency_number} is the only one."""
+        return text.replace("{emergency_number}", self._content.emergency_number(locale))
+
+    def guidance(self, locale: str | None, *, full: bool) -> str:
+        return self.fill(self._content.say("guidance.full" if full else "guidance.short"), locale)
+
+    def compose(self, body: Sequence[Part], *, locale: str | None, full_guidance: bool,
+                question: str | None, card_title: str, reprompt: str | None = None) -> Reply:
+        """Body, then the guidance, then the question that keeps the session open (if any).
+
+        No question means the session closes and the response ends with the guidance, a statement.
+        """
+        if question is not None and not question.rstrip().endswith("?"):
+            raise ValueError(f"a response that keeps the session open must end with a question: {question!r}")
+        parts = [self._render(part, locale) for part in body]
+        tail = [GUIDANCE_GAP, escape(self.guidance(locale, full=full_guidance))]
+        if question is not None:
+            tail.append(escape(self.fill(question, locale)))
+        ssml = self._fit(parts, tail)
+        reprompt_text = reprompt or question
+        reprompt_ssml = speak([escape(self.fill(reprompt_text, locale))]) if reprompt_text else None
+        return Reply(
+            ssml=ssml,
+            reprompt_ssml=reprompt_ssml,
+            card_title=card_title,
+            card_text=self._card_text(body, locale),
+            end_session=question is None,
+        )
+
+    def _render(self, part: Part, locale: str | None) -> str:
+        if isinstance(part, Pause):
+            return breaks(part.seconds)
+        return escape(self.fill(part, locale))
+
+    @staticmethod
+    def _fit(parts: list[str], tail: list[str]) -> str:
+        """Drop trailing body parts until the speech fits; the guidance and question always stay."""
+        while True:
+            ssml = speak(parts + tail)
+            if len(ssml) <= MAX_SSML_CHARS or not parts:
+                break
+            parts = parts[:-1]
+        if len(ssml) > MAX_SSML_CHARS:
+            raise ValueError("guidance and question alone exceed Alexa's speech limit")
+        return ssml
+
+    def _card_text(self, body: Sequence[Part], locale: str | None) -> str:
+        """The card repeats the answer and always the full guidance, for reading in the Alexa app."""
+        text = " ".join(self.fill(part, locale) for part in body if isinstance(part, str))
+        card = f"{text}\n\n{self._content.say('guidance.card_heading')}: {self.guidance(locale, full=True)}".strip()
+        return card[:MAX_CARD_CHARS]
