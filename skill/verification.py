@@ -1,0 +1,323 @@
+"""Checks that a request really comes from Alexa, is fresh, and is meant for this skill.
+
+Order per request: signature (cert URL, chain, RSA over the raw body; skipped in dev mode), then
+timestamp, then application id. Nothing from the body is trusted before its signature holds.
+Every failure is a `VerificationError` whose `.reason` is short and safe to log: it never quotes
+user ids, slot values or body content.
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import logging
+import posixpath
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.message import Message
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit, urlunsplit
+
+import certifi
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import verification as x509_verification
+
+from skill.settings import Settings
+
+CERT_URL_HEADER = "SignatureCertChainUrl"
+SIGNATURE_HEADER = "Signature-256"
+ECHO_API_DOMAIN = "echo-api.amazon.com"
+CERT_URL_HOST = "s3.amazonaws.com"
+CERT_URL_PATH_PREFIX = "/echo.api/"
+HTTPS_PORT = 443
+REQUEST_TOLERANCE = timedelta(seconds=150)
+# Skill lifecycle events (enabled, account linked, ...) may be delivered up to an hour late.
+SKILL_EVENT_PREFIX = "AlexaSkillEvent."
+SKILL_EVENT_TOLERANCE = timedelta(hours=1)
+CHAIN_CACHE_SIZE = 16
+_DOWNLOAD_CHUNK_BYTES = 16 * 1024
+
+log = logging.getLogger("hip_helper.verification")
+
+
+class VerificationError(Exception):
+    """The request must be rejected with HTTP 400; `reason` is short and log-safe."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- certificate chain URL and download ---------------------------------------------------------
+
+def normalize_cert_url(url: str) -> str:
+    """The canonical https://s3.amazonaws.com/echo.api/... form of `url`, or VerificationError.
+
+    Dot segments are resolved first so `/echo.api/../x.pem` cannot escape the prefix; posixpath
+    because URL paths use `/` whatever the host OS is.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise VerificationError("certificate URL is malformed") from None
+    if parts.scheme != "https":  # urlsplit has already lower-cased it
+        raise VerificationError("certificate URL is not https")
+    if (parts.hostname or "").lower() != CERT_URL_HOST:
+        raise VerificationError("certificate URL host is not s3.amazonaws.com")
+    if port not in (None, HTTPS_PORT):
+        raise VerificationError("certificate URL port is not 443")
+    path = posixpath.normpath(parts.path) if parts.path else ""
+    if not path.startswith(CERT_URL_PATH_PREFIX):
+        raise VerificationError("certificate URL path is not under /echo.api/")
+    return urlunsplit(("https", CERT_URL_HOST, path, parts.query, ""))
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect could lead off S3 or down to plain http; the URL was checked, its target would not be.
+    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
+                         headers: Message, newurl: str) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(_RefuseRedirects)
+
+
+def download_chain(url: str, *, timeout: float, max_bytes: int) -> bytes:
+    """GET `url` within `timeout` seconds overall, refusing bodies over `max_bytes`.
+
+    Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        response = _opener.open(url, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        error.close()  # it still holds the connection
+        raise VerificationError(f"certificate chain download failed with HTTP {error.code}") from None
+    with response:
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise VerificationError("certificate chain is too large")
+        received = bytearray()
+        # read1 returns after one socket read, so a server trickling bytes cannot stretch the deadline.
+        while chunk := response.read1(_DOWNLOAD_CHUNK_BYTES):
+            received += chunk
+            if len(received) > max_bytes:
+                raise VerificationError("certificate chain is too large")
+            if time.monotonic() > deadline:
+                raise VerificationError("certificate chain download timed out")
+    return bytes(received)
+
+
+def chain_fetcher(*, timeout: float = Settings.cert_fetch_timeout,
+                  max_bytes: int = Settings.cert_max_bytes) -> Callable[[str], bytes]:
+    """The production `fetch_chain`: `download_chain` with the configured limits."""
+    return functools.partial(download_chain, timeout=timeout, max_bytes=max_bytes)
+
+
+@functools.cache
+def mozilla_roots() -> tuple[x509.Certificate, ...]:
+    """certifi's Mozilla CA bundle, parsed once per process."""
+    with warnings.catch_warnings():
+        # A few long-lived roots carry non-positive serial numbers; cryptography warns but accepts them.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return tuple(x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes()))
+
+
+# --- chain validation ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _TrustedSigner:
+    public_key: rsa.RSAPublicKey
+    expires_at: datetime  # the earliest not_valid_after in the validated path
+
+
+class _SignerCache:
+    """Validated signers by URL, least recently used dropped first; safe to share between threads."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._signers: OrderedDict[str, _TrustedSigner] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, url: str, now: datetime) -> _TrustedSigner | None:
+        """The signer for `url` if one is cached and its whole chain is still valid at `now`."""
+        with self._lock:
+            signer = self._signers.get(url)
+            if signer is None or now >= signer.expires_at:
+                return None
+            self._signers.move_to_end(url)
+            return signer
+
+    def put(self, url: str, signer: _TrustedSigner) -> None:
+        with self._lock:
+            self._signers[url] = signer
+            self._signers.move_to_end(url)
+            while len(self._signers) > self._max_entries:
+                self._signers.popitem(last=False)
+
+
+def _parse_chain(pem: bytes) -> list[x509.Certificate]:
+    try:
+        return x509.load_pem_x509_certificates(pem)
+    except ValueError:
+        raise VerificationError("certificate chain is not PEM") from None
+
+
+def _check_signing_cert(leaf: x509.Certificate, now: datetime) -> None:
+    """Explicit leaf checks so the log says why; path validation below would also refuse these."""
+    if not leaf.not_valid_before_utc <= now <= leaf.not_valid_after_utc:
+        raise VerificationError("signing certificate is expired or not yet valid")
+    try:
+        names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (x509.ExtensionNotFound, ValueError):
+        raise VerificationError("signing certificate has no subjectAltName") from None
+    if ECHO_API_DOMAIN not in names.get_values_for_type(x509.DNSName):
+        raise VerificationError("signing certificate is not for echo-api.amazon.com")
+
+
+def _validate_chain(pem: bytes, store: x509_verification.Store, now: datetime) -> _TrustedSigner:
+    leaf, *intermediates = _parse_chain(pem)
+    _check_signing_cert(leaf, now)
+    verifier = (x509_verification.PolicyBuilder().store(store).time(now)
+                .build_server_verifier(x509_verification.DNSName(ECHO_API_DOMAIN)))
+    try:
+        path = verifier.verify(leaf, intermediates)
+    except x509_verification.VerificationError:
+        raise VerificationError("certificate chain is not trusted") from None
+    public_key = leaf.public_key()
+    if not isinstance(public_key, rsa.RSAPublicKey):
+        raise VerificationError("signing certificate key is not RSA")
+    return _TrustedSigner(public_key, min(cert.not_valid_after_utc for cert in path))
+
+
+# --- envelope fields ----------------------------------------------------------------------------
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """Case-insensitive lookup: proxies and test clients do not all keep Alexa's capitalisation."""
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def _field(envelope: object, *path: str) -> object:
+    """envelope[path[0]][path[1]]..., or None when any level is missing or not an object."""
+    for key in path:
+        if not isinstance(envelope, dict):
+            return None
+        envelope = envelope.get(key)
+    return envelope
+
+
+def _request_time(envelope: dict) -> datetime:
+    raw = _field(envelope, "request", "timestamp")
+    if raw is None:
+        raise VerificationError("request timestamp is missing")
+    try:
+        stamp = datetime.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise VerificationError("request timestamp is not ISO 8601") from None
+    if stamp.tzinfo is None:
+        raise VerificationError("request timestamp has no time zone")
+    return stamp
+
+
+def _tolerance(envelope: dict) -> timedelta:
+    request_type = _field(envelope, "request", "type")
+    if isinstance(request_type, str) and request_type.startswith(SKILL_EVENT_PREFIX):
+        return SKILL_EVENT_TOLERANCE
+    return REQUEST_TOLERANCE
+
+
+# --- the verifier -------------------------------------------------------------------------------
+
+class RequestVerifier:
+    """Verifies one request envelope; thread-safe, meant to live as long as the app."""
+
+    def __init__(self, *, skill_id: str, verify_signature: bool = True,
+                 trust_roots: Sequence[x509.Certificate] | None = None,
+                 fetch_chain: Callable[[str], bytes] | None = None,
+                 clock: Callable[[], datetime] = utc_now) -> None:
+        """`trust_roots` must not be empty; `clock` must return timezone-aware datetimes."""
+        if not skill_id:
+            raise ValueError("RequestVerifier needs the skill id: an empty one would match unset applicationIds")
+        self._skill_id = skill_id
+        self._verify_signature = verify_signature
+        self._store = x509_verification.Store(list(trust_roots if trust_roots is not None else mozilla_roots()))
+        self._fetch_chain = fetch_chain or chain_fetcher()
+        self._clock = clock
+        self._signers = _SignerCache(CHAIN_CACHE_SIZE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "RequestVerifier":
+        fetch_chain = chain_fetcher(timeout=settings.cert_fetch_timeout, max_bytes=settings.cert_max_bytes)
+        return cls(skill_id=settings.skill_id, verify_signature=settings.verify_signature, fetch_chain=fetch_chain)
+
+    def verify(self, headers: Mapping[str, str], body: bytes, envelope: dict) -> None:
+        """Return if the request may be handled; raise VerificationError otherwise."""
+        now = self._clock()
+        if self._verify_signature:
+            self._check_signature(headers, body, now)
+        self._check_timestamp(envelope, now)
+        self._check_application_id(envelope)
+
+    def _check_signature(self, headers: Mapping[str, str], body: bytes, now: datetime) -> None:
+        url = _header(headers, CERT_URL_HEADER)
+        encoded = _header(headers, SIGNATURE_HEADER)
+        if url is None or not encoded:
+            raise VerificationError("signature headers are missing")
+        try:
+            signature = base64.b64decode(encoded, validate=True)
+        except ValueError:  # binascii.Error, or non-ASCII text
+            raise VerificationError("signature is not base64") from None
+        signer = self._trusted_signer(normalize_cert_url(url), now)
+        try:
+            signer.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            raise VerificationError("signature does not match the body") from None
+
+    def _trusted_signer(self, url: str, now: datetime) -> _TrustedSigner:
+        """A warm URL costs a dictionary lookup; a cold or expired one a download and a chain validation."""
+        signer = self._signers.get(url, now)
+        if signer is None:
+            # Not under the cache lock, so one slow download does not stall other requests;
+            # two cold requests for the same URL may both fetch, which is harmless.
+            signer = _validate_chain(self._download(url), self._store, now)
+            self._signers.put(url, signer)
+            log.info("validated Alexa signing certificate chain from %s", url)
+        return signer
+
+    def _download(self, url: str) -> bytes:
+        try:
+            return self._fetch_chain(url)
+        except VerificationError:
+            raise
+        except Exception as error:  # any transport failure (DNS, TLS, 404, timeout) means: reject
+            log.warning("certificate chain download failed: %s", type(error).__name__)
+            raise VerificationError("certificate chain could not be downloaded") from None
+
+    @staticmethod
+    def _check_timestamp(envelope: dict, now: datetime) -> None:
+        if abs(now - _request_time(envelope)) > _tolerance(envelope):
+            raise VerificationError("request timestamp is too far from now")
+
+    def _check_application_id(self, envelope: dict) -> None:
+        application_id = _field(envelope, "context", "System", "application", "applicationId")
+        if application_id is None:
+            raise VerificationError("applicationId is missing")
+        if application_id != self._skill_id:
+            raise VerificationError("applicationId does not match this skill")

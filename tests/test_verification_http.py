@@ -1,0 +1,148 @@
+"""The verification matrix of tests/test_verification.py replayed through the Flask app over HTTP.
+
+Every rejection must be a 400 that names the reason, with no skill handler run; every accepted
+request a 200 with a JSON response envelope.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from pki import SKILL_ID, SLOT_VALUE, USER_ID, CertHost, alexa_envelope, build_signer, encode
+from skill.app import MAX_BODY_BYTES, create_app
+from skill.settings import Settings
+from skill.verification import RequestVerifier
+from test_verification import ACCEPTED, REJECTED, Case, Clock, Request, case_ids, published_chains
+
+REPLY = {"version": "1.0", "response": {"outputSpeech": {"type": "PlainText", "text": "ok"},
+                                        "shouldEndSession": True}}
+
+
+class CountingRuntime:
+    """Stands in for SkillRuntime so these tests see only verification; counts calls to prove no handler ran."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def handle(self, envelope: dict) -> dict:
+        self.calls += 1
+        return REPLY
+
+
+@pytest.fixture(scope="session")
+def published() -> dict[str, bytes]:
+    return published_chains()  # once per session: key generation is the slow part
+
+
+@pytest.fixture
+def runtime() -> CountingRuntime:
+    return CountingRuntime()
+
+
+@pytest.fixture
+def make_app(runtime: CountingRuntime) -> Callable[..., Flask]:
+    def make(*, dev_mode: bool = False, verifier: RequestVerifier | None = None) -> Flask:
+        return create_app(Settings(skill_id=SKILL_ID, dev_mode=dev_mode), verifier=verifier, runtime=runtime)
+    return make
+
+
+@pytest.fixture
+def client(make_app: Callable[..., Flask], published: dict[str, bytes]) -> FlaskClient:
+    """Production settings; the verifier trusts the test root and downloads from an in-memory host."""
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root],
+                               fetch_chain=CertHost(files=dict(published)), clock=Clock())
+    return make_app(verifier=verifier).test_client()
+
+
+def post(client: FlaskClient, request: Request) -> TestResponse:
+    return client.post("/alexa", data=request.body, headers=request.headers)
+
+
+def unsigned(envelope: dict) -> Request:
+    return Request({"Content-Type": "application/json"}, encode(envelope))
+
+
+@pytest.mark.parametrize("case", REJECTED, ids=case_ids(REJECTED))
+def test_rejected_request_gets_400_and_reaches_no_handler(case: Case, client: FlaskClient,
+                                                          runtime: CountingRuntime,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    response = post(client, case.build())
+
+    assert response.status_code == 400
+    assert case.reason in response.get_json()["error"]
+    assert runtime.calls == 0
+    assert case.reason in caplog.text  # the rejection was logged, so the next check looks at real log lines
+    for text in (response.get_data(as_text=True), caplog.text):
+        assert USER_ID not in text and SLOT_VALUE not in text
+
+
+@pytest.mark.parametrize("case", ACCEPTED, ids=case_ids(ACCEPTED))
+def test_accepted_request_gets_the_skill_reply(case: Case, client: FlaskClient, runtime: CountingRuntime) -> None:
+    response = post(client, case.build())
+
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.get_json()["version"] == "1.0"
+    assert isinstance(response.get_json()["response"], dict)
+    assert runtime.calls == 1
+
+
+def test_get_is_not_allowed(client: FlaskClient, runtime: CountingRuntime) -> None:
+    assert client.get("/alexa").status_code == 405
+    assert runtime.calls == 0
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b""], ids=["broken", "array", "empty"])
+def test_body_that_is_not_a_json_object_gets_400(client: FlaskClient, runtime: CountingRuntime, body: bytes) -> None:
+    response = client.post("/alexa", data=body, headers=build_signer().sign(body))
+
+    assert response.status_code == 400
+    assert runtime.calls == 0
+
+
+def test_body_over_the_limit_gets_413(client: FlaskClient, runtime: CountingRuntime) -> None:
+    body = b" " * (MAX_BODY_BYTES + 1)
+    response = client.post("/alexa", data=body, headers=build_signer().sign(body))
+
+    assert response.status_code == 413
+    assert runtime.calls == 0
+
+
+def test_production_settings_refuse_unsigned_requests(make_app: Callable[..., Flask],
+                                                      runtime: CountingRuntime) -> None:
+    client = make_app(dev_mode=False).test_client()  # the verifier the app builds itself
+
+    response = post(client, unsigned(alexa_envelope(datetime.now(timezone.utc))))
+
+    assert response.status_code == 400
+    assert "signature headers are missing" in response.get_json()["error"]
+    assert runtime.calls == 0
+
+
+def test_dev_mode_accepts_unsigned_requests(make_app: Callable[..., Flask], runtime: CountingRuntime) -> None:
+    response = post(make_app(dev_mode=True).test_client(), unsigned(alexa_envelope(datetime.now(timezone.utc))))
+
+    assert response.status_code == 200
+    assert runtime.calls == 1
+
+
+@pytest.mark.parametrize("skill_id, age, reason", [
+    ("amzn1.ask.skill.other", timedelta(0), "applicationId does not match this skill"),
+    # Ten minutes rather than 151 s: this test runs on the real clock, so keep well clear of the edge.
+    (SKILL_ID, timedelta(minutes=10), "request timestamp is too far from now"),
+], ids=["other skill", "stale"])
+def test_dev_mode_still_checks_skill_id_and_timestamp(make_app: Callable[..., Flask], runtime: CountingRuntime,
+                                                      skill_id: str, age: timedelta, reason: str) -> None:
+    envelope = alexa_envelope(datetime.now(timezone.utc) - age, skill_id=skill_id)
+    response = post(make_app(dev_mode=True).test_client(), unsigned(envelope))
+
+    assert response.status_code == 400
+    assert reason in response.get_json()["error"]
+    assert runtime.calls == 0
