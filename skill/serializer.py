@@ -1,0 +1,293 @@
+"""A fast, lenient drop-in for ask-sdk-core's DefaultSerializer.
+
+DefaultSerializer resolves every type string ("list[...]", "dict(str, ...)", class paths) with a
+regex and an import on every field of every request, and parses timestamps with dateutil. Here
+each type string is resolved once into a converter function and cached, and timestamps go through
+`datetime.fromisoformat`. Results are the same as DefaultSerializer's for every payload it accepts.
+
+It is also lenient, so that a request gets an answer or a 400, never a 500:
+- an unknown `request.type` becomes an `UnknownRequest`, which the skill's catch-all handler answers;
+- an enum value, or the type of a nested polymorphic object, that the installed ask-sdk-model does
+  not know yet becomes None;
+- unknown JSON fields are ignored;
+- structural garbage (`"request": 5`, `"session": "x"`) raises SerializationException.
+"""
+from __future__ import annotations
+
+import decimal
+import importlib
+import json
+import re
+from datetime import date, datetime
+from enum import Enum
+from functools import lru_cache
+from typing import Any, Callable
+
+from ask_sdk_core.exceptions import SerializationException
+from ask_sdk_core.serialize import DefaultSerializer
+from ask_sdk_model import Request, RequestEnvelope
+
+Converter = Callable[[Any], Any]
+TypeSpec = str | type
+
+_LIST_TYPE = re.compile(r"list\[(.*)\]")
+_DICT_TYPE = re.compile(r"dict\(([^,]*), (.*)\)")
+# Where the SDK looks up a class name given without a module.
+_SDK_SERIALIZE_MODULE = DefaultSerializer.__module__
+
+
+class UnknownRequest(Request):
+    """A request whose `type` the installed ask-sdk-model does not know (e.g. a newly added one).
+
+    `object_type` keeps the raw type string, so request-type predicates simply don't match it and
+    dispatch falls through to the skill's catch-all handler.
+    """
+
+    def __init__(self, object_type: str | None = None, request_id: str | None = None,
+                 timestamp: datetime | None = None, locale: str | None = None) -> None:
+        super().__init__(object_type=object_type, request_id=request_id, timestamp=timestamp, locale=locale)
+
+
+@lru_cache(maxsize=None)
+def _load_class(class_path: str) -> type:
+    """The class named by a dotted path, resolved the way the SDK does (bare names: its own module)."""
+    module_name, _, class_name = class_path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name or _SDK_SERIALIZE_MODULE), class_name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise SerializationException(f"Unable to resolve class {class_path} from installed modules: {error}") from None
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _require(payload: Any, expected: type, what: str) -> Any:
+    if not isinstance(payload, expected):
+        raise SerializationException(f"{what}: expected a JSON {expected.__name__}, got {type(payload).__name__}")
+    return payload
+
+
+def _require_scalar(payload: Any, type_name: str) -> None:
+    if isinstance(payload, (dict, list)):
+        raise SerializationException(f"expected a JSON scalar for {type_name}, got {type(payload).__name__}")
+
+
+def _primitive_converter(primitive: type) -> Converter:
+    """The SDK's scalar casts (str(5) == "5", int("6") == 6), but an object or array is an error, not its repr."""
+    def convert(payload: Any) -> Any:
+        if type(payload) is primitive:
+            return payload
+        _require_scalar(payload, primitive.__name__)
+        try:
+            return primitive(payload)
+        except TypeError:
+            return payload
+        except ValueError:
+            raise SerializationException(f"Failed to parse {payload} into '{primitive.__name__}' object") from None
+    return convert
+
+
+def _enum_converter(enum_type: type[Enum]) -> Converter:
+    members = {member.value: member for member in enum_type}  # a dict lookup is ~10x faster than enum_type(value)
+
+    def convert(payload: Any) -> Enum | None:
+        _require_scalar(payload, enum_type.__name__)
+        return members.get(payload)  # None for a value newer than the installed ask-sdk-model
+    return convert
+
+
+def _is_extended_calendar_date(text: str) -> bool:
+    # fromisoformat also takes ISO week dates ("2026-W48-3"), which dateutil rejects: keep those on
+    # the SDK's path so both serializers agree on every input.
+    return len(text) >= 10 and text[4] == "-" and text[7] == "-"
+
+
+def _decimal_number(value: decimal.Decimal) -> int | float:
+    return int(value) if value % 1 == 0 else float(value)
+
+
+class FastSerializer(DefaultSerializer):
+    """DefaultSerializer with cached type resolution, fast timestamps and lenient requests."""
+
+    # The SDK's dateutil-based parser, for the timestamps fromisoformat rejects.
+    _sdk_parse_timestamp = DefaultSerializer._DefaultSerializer__deserialize_datetime  # type: ignore[attr-defined]
+
+    def __init__(self) -> None:
+        # Filled on first use; two threads may build the same entry at once, which is harmless.
+        self._converters: dict[TypeSpec, Converter] = {}
+        self._fields: dict[type, dict[str, tuple[str, Converter]]] = {}
+        self._serializers: dict[type, Callable[[Any], Any]] = {}
+
+    # Public interface
+
+    def deserialize_envelope(self, payload: dict) -> RequestEnvelope:
+        """The request envelope for an already-parsed JSON body; raises SerializationException."""
+        _require(payload, dict, "request envelope")
+        _require(payload.get("request"), dict, "request envelope 'request'")
+        return self._convert(payload, RequestEnvelope)
+
+    def deserialize(self, payload: str | None, obj_type: TypeSpec) -> Any:
+        """The SDK's signature, used by its service clients for API response bodies."""
+        if payload is None:
+            return None
+        try:
+            parsed = json.loads(payload)
+        except (ValueError, TypeError):
+            raise SerializationException(f"Couldn't parse response body: {payload}") from None
+        return self._convert(parsed, obj_type)
+
+    def serialize(self, obj: Any) -> Any:
+        try:
+            serializer = self._serializers[type(obj)]
+        except KeyError:
+            serializer = self._serializers[type(obj)] = self._build_serializer(type(obj))
+        return serializer(obj)
+
+    # Deserialization
+
+    def _convert(self, payload: Any, obj_type: TypeSpec) -> Any:
+        if payload is None:
+            return None
+        try:
+            return self._converter(obj_type)(payload)
+        except SerializationException:
+            raise
+        except Exception as error:  # the web layer maps SerializationException to a 400; nothing else may escape
+            raise SerializationException(f"{type(error).__name__}: {error}") from error
+
+    def _converter(self, obj_type: TypeSpec) -> Converter:
+        try:
+            return self._converters[obj_type]
+        except KeyError:
+            converter = self._converters[obj_type] = self._build_converter(obj_type)
+            return converter
+
+    def _build_converter(self, obj_type: TypeSpec) -> Converter:
+        if isinstance(obj_type, str):
+            if obj_type.startswith("list["):
+                return self._list_converter(obj_type)
+            if obj_type.startswith("dict("):
+                return self._dict_converter(obj_type)
+            obj_type = self.NATIVE_TYPES_MAPPING.get(obj_type) or _load_class(obj_type)
+        if obj_type in self.PRIMITIVE_TYPES:
+            return _primitive_converter(obj_type)
+        if obj_type is object:
+            return _identity
+        if obj_type in (datetime, date):
+            return self._timestamp_converter(obj_type)
+        if isinstance(obj_type, type) and issubclass(obj_type, Enum):
+            return _enum_converter(obj_type)
+        if hasattr(obj_type, "deserialized_types"):
+            return self._model_converter(obj_type)
+        return _identity
+
+    def _list_converter(self, obj_type: str) -> Converter:
+        match = _LIST_TYPE.match(obj_type)
+        if match is None:
+            raise SerializationException(f"unsupported type {obj_type!r}")
+        # "list[a, b]" means one type per position, as in the SDK.
+        converters = [self._converter(name.strip()) for name in match.group(1).split(",")]
+        if len(converters) > 1:
+            return lambda payload: [None if item is None else convert_item(item)
+                                    for convert_item, item in zip(converters, _require(payload, list, obj_type))]
+        convert_item = converters[0]
+        return lambda payload: [None if item is None else convert_item(item)
+                                for item in _require(payload, list, obj_type)]
+
+    def _dict_converter(self, obj_type: str) -> Converter:
+        match = _DICT_TYPE.match(obj_type)
+        if match is None:
+            raise SerializationException(f"unsupported type {obj_type!r}")
+        convert_value = self._converter(match.group(2))
+
+        def convert(payload: Any) -> dict:
+            return {key: None if value is None else convert_value(value)
+                    for key, value in _require(payload, dict, obj_type).items()}
+        return convert
+
+    def _timestamp_converter(self, target: type[date]) -> Converter:
+        def convert(payload: Any) -> date:
+            if isinstance(payload, str) and _is_extended_calendar_date(payload):
+                try:
+                    parsed = datetime.fromisoformat(payload)
+                except ValueError:
+                    pass  # e.g. hour 24: the SDK's parser decides
+                else:
+                    return parsed if target is datetime else parsed.date()
+            return self._sdk_parse_timestamp(payload, target)
+        return convert
+
+    def _model_converter(self, model_type: type) -> Converter:
+        if hasattr(model_type, "get_real_child_model"):
+            return lambda payload: self._build_polymorphic(model_type, payload)
+        return lambda payload: self._build_model(model_type, payload)
+
+    def _build_polymorphic(self, base: type, payload: Any) -> Any:
+        """Pick the concrete class from the discriminator field, as the SDK does."""
+        _require(payload, dict, base.__name__)
+        discriminator = payload.get(base.json_discriminator_key)
+        if not isinstance(discriminator, str):
+            raise SerializationException(f"{base.__name__}: '{base.json_discriminator_key}' must be a string")
+        class_path = base.get_real_child_model(payload)
+        if class_path is not None:
+            return self._build_model(_load_class(class_path), payload)
+        if issubclass(base, Request):
+            return self._build_model(UnknownRequest, payload)
+        return None  # a nested object of a kind newer than the installed ask-sdk-model
+
+    def _build_model(self, model_type: type, payload: Any) -> Any:
+        fields = self._fields.get(model_type)
+        if fields is None:
+            fields = self._field_table(model_type)
+        model = model_type()
+        for key, value in _require(payload, dict, model_type.__name__).items():
+            field = fields.get(key)
+            if field is not None:  # unknown JSON fields are ignored
+                attribute, convert = field
+                setattr(model, attribute, None if value is None else convert(value))
+        return model
+
+    def _field_table(self, model_type: type) -> dict[str, tuple[str, Converter]]:
+        """JSON key -> (attribute, converter); built on first use so self-referencing models work."""
+        attribute_map = getattr(model_type, "attribute_map", {})
+        fields = {attribute_map.get(attribute, attribute): (attribute, self._converter(type_spec))
+                  for attribute, type_spec in model_type.deserialized_types.items()}
+        self._fields[model_type] = fields
+        return fields
+
+    # Serialization
+
+    def _build_serializer(self, obj_type: type) -> Callable[[Any], Any]:
+        """The SDK's rule for one type, tried in the SDK's order so a type matching two rules gets the same one."""
+        if obj_type is type(None) or issubclass(obj_type, self.PRIMITIVE_TYPES):
+            return _identity
+        if issubclass(obj_type, list):
+            return lambda obj: [self.serialize(item) for item in obj]
+        if issubclass(obj_type, tuple):
+            return lambda obj: tuple(self.serialize(item) for item in obj)
+        if issubclass(obj_type, (datetime, date)):
+            return obj_type.isoformat
+        if issubclass(obj_type, Enum):
+            return lambda obj: obj.value
+        if issubclass(obj_type, decimal.Decimal):
+            return _decimal_number
+        if issubclass(obj_type, dict):
+            return lambda obj: {key: self.serialize(value) for key, value in obj.items()}
+        if hasattr(obj_type, "deserialized_types"):
+            return self._model_serializer(obj_type)
+        return super().serialize
+
+    def _model_serializer(self, model_type: type) -> Callable[[Any], dict]:
+        # Unlike the SDK, this never writes to the class's attribute_map.
+        attribute_map = getattr(model_type, "attribute_map", {})
+        fields = [(attribute, attribute_map.get(attribute, attribute)) for attribute in model_type.deserialized_types]
+
+        def serialize_model(obj: Any) -> dict:
+            result = {}
+            for attribute, key in fields:
+                value = getattr(obj, attribute)
+                if value is not None:
+                    result[key] = self.serialize(value)
+            return result
+        return serialize_model
