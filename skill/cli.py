@@ -1,2 +1,92 @@
-def main() -> int:
-    raise SystemExit("not yet")
+"""`hip-helper`: serve the skill, talk to it locally, check the model, print the triage graph."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import sys
+from pathlib import Path
+
+from skill.domain.content import ContentError
+from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings, SettingsError
+
+GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(args: argparse.Namespace) -> int:
+    from skill.app import create_app
+
+    if args.dev:
+        if not _is_loopback(args.host):
+            raise SettingsError(f"--dev skips signature checks, so it only binds to loopback, not {args.host}")
+        settings = Settings.from_env(dev_mode=True)
+        if not settings.skill_id:
+            settings = Settings.from_env(dev_mode=True, skill_id=DEV_SKILL_ID)
+        app = create_app(settings)
+        print(f"Hip Helper in DEVELOPMENT mode on http://{args.host}:{args.port}/alexa "
+              f"(loopback only; signature check OFF, timestamp and skill id {settings.skill_id} checked)",
+              flush=True)
+        app.run(host=args.host, port=args.port, threaded=True)
+        return 0
+    settings = Settings.from_env()
+    settings.require_skill_id()
+    return _run_gunicorn(create_app(settings), bind=f"{args.host}:{args.port}")
+
+
+def _run_gunicorn(app, *, bind: str) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    class ProductionServer(BaseApplication):
+        def load_config(self) -> None:
+            self.load_config_from_file(str(GUNICORN_CONFIG))
+            self.cfg.set("bind", [bind])
+
+        def load(self):
+            return app
+
+    ProductionServer().run()
+    return 0
+
+
+def triage_graph(args: argparse.Namespace) -> int:
+    from skill.domain.triage import TriageEngine
+
+    print(TriageEngine.load(Settings.from_env().content_dir / "triage.yaml").to_mermaid())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hip-helper", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser("serve", help="run the skill endpoint (production unless --dev)")
+    serve_parser.add_argument("--dev", action="store_true",
+                              help="development mode: no signature check, loopback only")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=5000)
+    serve_parser.set_defaults(run=serve)
+
+    graph_parser = commands.add_parser("triage-graph", help="print the triage decision table as Mermaid")
+    graph_parser.set_defaults(run=triage_graph)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=Settings.from_env().log_level, format="%(message)s")
+    try:
+        return args.run(args)
+    except (SettingsError, ContentError) as error:
+        print(f"hip-helper: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

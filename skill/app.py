@@ -1,0 +1,89 @@
+"""The Flask web service Alexa calls: POST /alexa, GET /healthz.
+
+Flow of one request, each step once: size limit -> JSON parse -> verification
+(signature, timestamp, skill id) -> skill runtime (ask-sdk-core dispatch) -> JSON.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from flask import Flask, Response, request
+
+from skill.request_log import RequestLog
+from skill.runtime import InvalidRequest, SkillRuntime
+from skill.settings import Settings
+from skill.verification import RequestVerifier, VerificationError
+
+MAX_BODY_BYTES = 256 * 1024
+
+log = logging.getLogger("hip_helper.http")
+
+
+def _json_response(payload: dict, status: int = 200) -> Response:
+    return Response(json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
+
+
+def _error(status: int, message: str) -> Response:
+    return _json_response({"error": message}, status)
+
+
+def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | None = None,
+               runtime: SkillRuntime | None = None) -> Flask:
+    """Build the app. Production (the default) verifies every request and needs a skill id.
+
+    `verifier` and `runtime` are for tests and the benchmark, which bring their own PKI or stores.
+    """
+    settings = settings or Settings.from_env()
+    settings.require_skill_id()
+    runtime = runtime or SkillRuntime.from_settings(settings)
+    verifier = verifier or RequestVerifier.from_settings(settings)
+    request_log = RequestLog()
+
+    app = Flask("hip_helper")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.config["HIP_HELPER_SETTINGS"] = settings
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return _json_response({"status": "ok", "skill": "hip-helper"})
+
+    @app.post("/alexa")
+    def alexa() -> Response:
+        started = time.perf_counter()
+        body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly
+        try:
+            envelope = json.loads(body)
+            if not isinstance(envelope, dict):
+                raise ValueError("not a JSON object")
+        except ValueError:
+            request_log.rejected(None, 400, "malformed JSON", started)
+            return _error(400, "request body is not a JSON object")
+        try:
+            verifier.verify(request.headers, body, envelope)
+        except VerificationError as error:
+            request_log.rejected(envelope, 400, error.reason, started)
+            return _error(400, f"request verification failed: {error.reason}")
+        try:
+            reply = runtime.handle(envelope)
+        except InvalidRequest:
+            request_log.rejected(envelope, 400, "not an Alexa request envelope", started)
+            return _error(400, "request body is not an Alexa request envelope")
+        request_log.handled(envelope, reply, started)
+        return _json_response(reply)
+
+    @app.errorhandler(413)
+    def too_large(_error_obj) -> Response:
+        request_log.rejected(None, 413, "body too large", time.perf_counter())
+        return _error(413, f"request body is over {MAX_BODY_BYTES // 1024} KB")
+
+    @app.errorhandler(404)
+    def not_found(_error_obj) -> Response:
+        return _error(404, "not found: the skill endpoint is POST /alexa")
+
+    @app.errorhandler(405)
+    def method_not_allowed(_error_obj) -> Response:
+        return _error(405, "method not allowed: the skill endpoint takes POST")
+
+    return app

@@ -1,0 +1,77 @@
+"""Answers from the source document: causes, conditions, symptoms, prevention, self-care, doctors."""
+from __future__ import annotations
+
+from typing import Callable
+
+from ask_sdk_model import Response
+
+from skill.handlers.base import Handler, intent_name
+from skill.handlers.triage import described_answers
+from skill.handlers.turn import KNOWN_ANSWERS, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, TRIAGE, Turn
+
+
+def _keyed_by_slot(slot: str, group: str, default: str) -> Callable[[Turn], str]:
+    """A content key chosen by a resolved slot id, e.g. answers.treatments.ICE."""
+    def choose(turn: Turn) -> str:
+        key = f"{group}.{turn.slot_id(slot)}"
+        return key if turn.services.content.has(key) else default
+    return choose
+
+
+# Each question intent and how to pick its answer.
+TOPICS: dict[str, Callable[[Turn], str]] = {
+    "CausesIntent": lambda turn: "answers.causes",
+    "ConditionIntent": _keyed_by_slot("condition", "answers.conditions", "answers.conditions.overview"),
+    "SymptomsIntent": lambda turn: "answers.symptoms",
+    "ReferredPainIntent": lambda turn: "answers.referred_pain",
+    "PreventionIntent": lambda turn: "answers.prevention",
+    "SelfCareIntent": _keyed_by_slot("treatment", "answers.treatments", "answers.self_care"),
+    "SeeDoctorIntent": lambda turn: "answers.see_doctor",
+}
+
+
+def answer_then_offer(turn: Turn, key: str) -> Response:
+    """Answer, then offer what fits: carry on with a triage under way, or start one."""
+    body = [turn.text(key)]
+    if TRIAGE in turn.session:
+        return turn.say(body, question=turn.text("prompts.questions.resume_triage"), offer=OFFER_RESUME_TRIAGE)
+    return turn.say(body, question=turn.text("prompts.questions.offer_triage"), offer=OFFER_TRIAGE)
+
+
+class Topic(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) in TOPICS
+
+    def answer(self, turn: Turn) -> Response:
+        return answer_then_offer(turn, TOPICS[intent_name(turn)](turn))
+
+
+class DescribePain(Handler):
+    """A runner describing their pain outside a triage: what it can be associated with, then the offer.
+
+    The description is kept for this session only, so the triage need not ask it again.
+    """
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "DescribePainIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        described = described_answers(turn)
+        turn.session.setdefault(KNOWN_ANSWERS, {}).update(described)
+        return answer_then_offer(turn, self._content_key(described))
+
+    @staticmethod
+    def _content_key(described: dict[str, str]) -> str:
+        """The most safety-relevant thing said wins: a red or swollen hip before anything else."""
+        feeling, timing, location = (described.get(k) for k in ("feeling", "timing", "location"))
+        if feeling in ("REDNESS", "SWELLING"):
+            return "answers.described.RED_SWOLLEN"
+        if timing == "REST_OR_NIGHT":
+            return "answers.described.REST_OR_NIGHT"
+        if feeling in ("SNAPPING", "CLICKING"):
+            return "answers.described.SNAPPING"
+        if location:
+            return f"answers.described.{location}"
+        if feeling == "STIFFNESS":
+            return "answers.described.STIFFNESS"
+        return "answers.described.general"

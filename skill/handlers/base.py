@@ -1,0 +1,36 @@
+"""The shape every handler shares: a predicate and an answer over a Turn."""
+from __future__ import annotations
+
+from ask_sdk_core.dispatch_components import AbstractRequestHandler
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import IntentRequest, Response
+
+from skill.handlers.turn import Services, Turn
+
+
+class Handler(AbstractRequestHandler):
+    def __init__(self, services: Services):
+        self.services = services
+
+    def can_handle(self, handler_input: HandlerInput) -> bool:
+        return self.matches(Turn(handler_input, self.services))
+
+    def handle(self, handler_input: HandlerInput) -> Response:
+        return self.answer(Turn(handler_input, self.services))
+
+    def matches(self, turn: Turn) -> bool:
+        raise NotImplementedError
+
+    def answer(self, turn: Turn) -> Response:
+        raise NotImplementedError
+
+
+def intent_name(turn: Turn) -> str | None:
+    request = turn.request
+    if isinstance(request, IntentRequest) and request.intent is not None:
+        return request.intent.name
+    return None
+
+
+def request_type(turn: Turn) -> str | None:
+    return getattr(turn.request, "object_type", None)

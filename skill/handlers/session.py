@@ -1,0 +1,103 @@
+"""Handlers for the conversation's frame: start, help, repeat, stop, and the silent requests."""
+from __future__ import annotations
+
+from ask_sdk_model import Response
+
+from skill.handlers.base import Handler, intent_name, request_type
+from skill.handlers.turn import OFFER_TRIAGE, TRIAGE, Turn
+
+
+class SessionEnded(Handler):
+    """Alexa accepts no speech here; whatever the reason or error, answer empty and never raise."""
+
+    def matches(self, turn: Turn) -> bool:
+        return request_type(turn) == "SessionEndedRequest"
+
+    def answer(self, turn: Turn) -> Response:
+        return turn.silent()
+
+
+class SkillEvent(Handler):
+    """Out-of-session notifications (skill enabled, permission changed): nothing to say."""
+
+    def matches(self, turn: Turn) -> bool:
+        return (request_type(turn) or "").startswith("AlexaSkillEvent.")
+
+    def answer(self, turn: Turn) -> Response:
+        return turn.silent()
+
+
+class Launch(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return request_type(turn) == "LaunchRequest"
+
+    def answer(self, turn: Turn) -> Response:
+        return turn.say([turn.text("prompts.welcome")], question=turn.text("prompts.questions.offer_triage"),
+                        offer=OFFER_TRIAGE)
+
+
+class Help(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "AMAZON.HelpIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        state = turn.session.get(TRIAGE)
+        if state:
+            question = self.services.triage.current(state)
+            return turn.say([turn.text("prompts.help_in_triage")], question=question.prompt,
+                            reprompt=question.reprompt)
+        return turn.say([turn.text("prompts.help")], question=turn.text("prompts.questions.what_next"))
+
+
+class Stop(Handler):
+    """Stop, cancel and "go home" end the session at once, with the guidance."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+
+    def answer(self, turn: Turn) -> Response:
+        turn.session.pop(TRIAGE, None)
+        return turn.say([turn.text("prompts.goodbye")], question=None)
+
+
+class Repeat(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "AMAZON.RepeatIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        state = turn.session.get(TRIAGE)
+        if state:
+            question = self.services.triage.current(state)
+            return turn.say([], question=question.repeat_slowly or question.prompt,
+                            reprompt=question.reprompt)
+        return turn.repeat_last() or turn.say([turn.text("prompts.nothing_to_repeat")],
+                                              question=turn.text("prompts.questions.what_next"))
+
+
+class StartOver(Handler):
+    """Outside a triage, "start over" goes back to the beginning; in a triage, TriageStart takes it."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "AMAZON.StartOverIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        return turn.say([turn.text("prompts.welcome_again")], question=turn.text("prompts.questions.offer_triage"),
+                        offer=OFFER_TRIAGE)
+
+
+class Fallback(Handler):
+    """What Alexa could not place, and yes/no/next with nothing to answer."""
+
+    CONTEXTLESS = ("AMAZON.FallbackIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent",
+                   "UnsureIntent", "DurationIntent")
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) in self.CONTEXTLESS
+
+    def answer(self, turn: Turn) -> Response:
+        state = turn.session.get(TRIAGE)
+        if state:
+            question = self.services.triage.current(state)
+            return turn.say([turn.text("prompts.fallback_in_triage")], question=question.prompt,
+                            reprompt=question.reprompt)
+        return turn.say([turn.text("prompts.fallback")], question=turn.text("prompts.questions.what_next"))

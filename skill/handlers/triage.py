@@ -1,0 +1,104 @@
+"""The spoken triage: red flags at any moment, starting, answering, and yes/no to offers."""
+from __future__ import annotations
+
+from ask_sdk_model import Response
+
+from skill.domain.triage import Step
+from skill.handlers.base import Handler, intent_name
+from skill.handlers.turn import (FACTS, KNOWN_ANSWERS, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, PENDING_OFFER,
+                                 TRIAGE, Turn)
+
+RED_FLAG_INTENTS = {
+    "RedFlagInjuryIntent": "injury",
+    "RedFlagInfectionIntent": "infection",
+    "RedFlagNerveIntent": "nerve",
+}
+# Slots that describe pain, as the triage engine names its answers.
+DESCRIPTION_SLOTS = ("location", "timing", "feeling")
+YES_NO = {"AMAZON.YesIntent": "YES", "AMAZON.NoIntent": "NO", "UnsureIntent": "UNSURE"}
+
+
+def described_answers(turn: Turn) -> dict[str, str]:
+    """The resolved description slots of this request, e.g. {"location": "OUTER_HIP"}."""
+    answers = {name: turn.slot_id(name) for name in DESCRIPTION_SLOTS + ("duration",)}
+    return {name: value for name, value in answers.items() if value}
+
+
+def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
+    """Say where the triage is now: the next question, or the outcome and what next."""
+    session = turn.session
+    session.pop(TRIAGE, None)
+    session.setdefault(FACTS, {}).update(step.facts)
+    if step.question is not None:
+        session[TRIAGE] = step.state
+        if not step.understood:
+            lead = lead + [turn.text("prompts.not_understood_answer")]
+        return turn.say(lead, question=step.question.prompt, reprompt=step.question.reprompt)
+    outcome = step.outcome
+    session.pop(KNOWN_ANSWERS, None)
+    if outcome.urgency == "emergency_now":
+        return turn.say(lead + [outcome.text], question=None)
+    return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.anything_else"))
+
+
+class RedFlag(Handler):
+    """A red-flag phrase, at any point, even mid-question or as the opening one-shot."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) in RED_FLAG_INTENTS
+
+    def answer(self, turn: Turn) -> Response:
+        return speak_step(turn, self.services.triage.red_flag(RED_FLAG_INTENTS[intent_name(turn)]), [])
+
+
+class TriageStart(Handler):
+    """"Help me figure out my hip pain", or "start over" during a triage."""
+
+    def matches(self, turn: Turn) -> bool:
+        name = intent_name(turn)
+        return name == "StartTriageIntent" or (name == "AMAZON.StartOverIntent" and TRIAGE in turn.session)
+
+    def answer(self, turn: Turn) -> Response:
+        return start_triage(turn, self.services.triage)
+
+
+def start_triage(turn: Turn, engine) -> Response:
+    step = engine.start(known=turn.session.get(KNOWN_ANSWERS) or {})
+    return speak_step(turn, step, [turn.text("prompts.triage_intro")])
+
+
+class TriageAnswer(Handler):
+    """An answer to the current triage question. Yes/no wait while an offer is pending."""
+
+    ANSWER_INTENTS = ("DescribePainIntent", "DurationIntent") + tuple(YES_NO)
+
+    def matches(self, turn: Turn) -> bool:
+        name = intent_name(turn)
+        if TRIAGE not in turn.session or name not in self.ANSWER_INTENTS:
+            return False
+        return not (name in YES_NO and PENDING_OFFER in turn.session)
+
+    def answer(self, turn: Turn) -> Response:
+        name = intent_name(turn)
+        answers = {"yes_no": YES_NO[name]} if name in YES_NO else described_answers(turn)
+        return speak_step(turn, self.services.triage.answer(turn.session[TRIAGE], answers), [])
+
+
+class OfferReply(Handler):
+    """Yes or no to the offer the last response made (start or carry on with the questions)."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) in ("AMAZON.YesIntent", "AMAZON.NoIntent") and PENDING_OFFER in turn.session
+
+    def answer(self, turn: Turn) -> Response:
+        offer = turn.session.get(PENDING_OFFER)
+        accepted = intent_name(turn) == "AMAZON.YesIntent"
+        if offer == OFFER_RESUME_TRIAGE and accepted:
+            question = self.services.triage.current(turn.session[TRIAGE])
+            return turn.say([], question=question.prompt, reprompt=question.reprompt)
+        if offer == OFFER_TRIAGE and accepted:
+            return start_triage(turn, self.services.triage)
+        lead = []
+        if turn.session.pop(TRIAGE, None) is not None:
+            lead.append(turn.text("prompts.triage_stopped"))
+        return turn.say(lead, question=turn.text("prompts.questions.what_next"))

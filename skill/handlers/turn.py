@@ -1,0 +1,124 @@
+"""What every handler needs from one request: its slots, its session state, and one way to answer.
+
+Every spoken answer goes through `Turn.say`, which calls the speech composer, so the safety
+guidance, escaping, limits and end-of-session rules hold for every handler alike.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model.ui import StandardCard
+
+from skill.domain.content import Content
+from skill.domain.speech import Part, Reply, SpeechComposer
+from skill.domain.triage import TriageEngine
+
+# Session attribute names. Session attributes live only for the session (Alexa round-trips
+# them); nothing here is ever written to the persistent store.
+GUIDANCE_HEARD = "guidance_heard"   # the full guidance was spoken this session
+LAST_REPLY = "last_reply"           # for "repeat"
+PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
+TRIAGE = "triage"                   # the triage engine's state while a triage runs
+KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
+FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
+
+# Offers a yes/no can answer.
+OFFER_TRIAGE = "start_triage"
+OFFER_RESUME_TRIAGE = "resume_triage"
+
+
+@dataclass(frozen=True)
+class Services:
+    """The domain objects handlers use, built once at start-up."""
+    content: Content
+    composer: SpeechComposer
+    triage: TriageEngine
+
+
+class Turn:
+    def __init__(self, handler_input: HandlerInput, services: Services):
+        self.handler_input = handler_input
+        self.services = services
+        self._envelope = handler_input.request_envelope
+
+    @property
+    def request(self) -> Any:
+        return self._envelope.request
+
+    @property
+    def locale(self) -> str | None:
+        return getattr(self.request, "locale", None)
+
+    @property
+    def session(self) -> dict:
+        """Session attributes; an empty throw-away dict for requests without a session."""
+        if self._envelope.session is None:
+            return {}
+        return self.handler_input.attributes_manager.session_attributes
+
+    def text(self, key: str) -> str:
+        return self.services.content.say(key)
+
+    def slot_id(self, name: str) -> str | None:
+        """The entity-resolved id of a custom slot, or None when absent or not matched."""
+        slot = self._slot(name)
+        resolutions = getattr(slot, "resolutions", None)
+        for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
+            code = getattr(getattr(authority, "status", None), "code", None)
+            if getattr(code, "value", code) == "ER_SUCCESS_MATCH" and authority.values:
+                return authority.values[0].value.id
+        return None
+
+    def slot_value(self, name: str) -> str | None:
+        """The raw spoken value of a slot (built-in types like AMAZON.TIME have no resolutions)."""
+        value = getattr(self._slot(name), "value", None)
+        return value if isinstance(value, str) and value.strip() else None
+
+    def _slot(self, name: str) -> Any:
+        if not isinstance(self.request, IntentRequest) or self.request.intent is None:
+            return None
+        return (self.request.intent.slots or {}).get(name)
+
+    def say(self, body: Sequence[Part], *, question: str | None, reprompt: str | None = None,
+            offer: str | None = None) -> Response:
+        """Answer with the composer. A question keeps the session open; none closes it.
+
+        `offer` names what a following yes/no would accept; any other answer withdraws it.
+        """
+        session = self.session
+        reply = self.services.composer.compose(
+            body, locale=self.locale, full_guidance=not session.get(GUIDANCE_HEARD),
+            question=question, reprompt=reprompt, card_title=self.text("prompts.card_title"))
+        session[GUIDANCE_HEARD] = True
+        session.pop(PENDING_OFFER, None)
+        if offer:
+            session[PENDING_OFFER] = offer
+        session[LAST_REPLY] = {"ssml": reply.ssml, "reprompt": reply.reprompt_ssml}
+        return self.respond(reply)
+
+    def repeat_last(self) -> Response | None:
+        last = self.session.get(LAST_REPLY)
+        if not last:
+            return None
+        builder = self.handler_input.response_builder
+        builder.speak(last["ssml"])
+        if last.get("reprompt"):
+            builder.ask(last["reprompt"])
+        builder.set_should_end_session(not last.get("reprompt"))
+        return builder.response
+
+    def respond(self, reply: Reply) -> Response:
+        builder = self.handler_input.response_builder
+        builder.speak(reply.ssml)
+        builder.set_card(StandardCard(title=reply.card_title, text=reply.card_text))
+        if reply.reprompt_ssml:
+            builder.ask(reply.reprompt_ssml)
+        builder.set_should_end_session(reply.end_session)
+        return builder.response
+
+    def silent(self) -> Response:
+        """No speech: the only answer Alexa accepts to SessionEndedRequest and skill events."""
+        return self.handler_input.response_builder.response

@@ -1,0 +1,29 @@
+"""AWS Lambda entry point: `skill.lambda_handler.handler`.
+
+Alexa invokes a Lambda function directly (no HTTP signature to check), so only the
+timestamp and skill id are verified here; the rest of the path is the web service's.
+Set HIP_HELPER_SKILL_ID, and HIP_HELPER_STORE=dynamodb with HIP_HELPER_DYNAMODB_TABLE.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from skill.runtime import SkillRuntime
+from skill.settings import Settings
+from skill.verification import RequestVerifier
+
+
+@functools.cache
+def _service() -> tuple[RequestVerifier, SkillRuntime]:
+    """Built once per Lambda container, on the first invocation."""
+    settings = Settings.from_env()
+    settings.require_skill_id()
+    return (RequestVerifier(skill_id=settings.skill_id, verify_signature=False),
+            SkillRuntime.from_settings(settings))
+
+
+def handler(event: dict, context: Any) -> dict:
+    verifier, runtime = _service()
+    verifier.verify({}, b"", event)
+    return runtime.handle(event)

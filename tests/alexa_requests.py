@@ -1,0 +1,81 @@
+"""Hand-built Alexa request envelopes for handler tests, and a signed HTTP client for them.
+
+Conversation tests speak words through the simulator; these tests need exact control over
+slots, resolution statuses and odd values, so they build the JSON directly.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from pki import AlexaSigner, iso
+
+USER_ID = "amzn1.ask.account.HANDLER-TEST-USER"
+
+
+def slot(name: str, value: str | None = None, *, slot_type: str = "", resolved_id: str | None = None,
+         skill_id: str = "", no_match: bool = False) -> dict:
+    """A slot as Alexa sends it: resolved (ER_SUCCESS_MATCH), unresolved (NO_MATCH) or empty."""
+    data: dict[str, Any] = {"name": name, "confirmationStatus": "NONE"}
+    if value is not None:
+        data["value"] = value
+    if resolved_id or no_match:
+        authority = {"authority": f"amzn1.er-authority.echo-sdk.{skill_id}.{slot_type}",
+                     "status": {"code": "ER_SUCCESS_NO_MATCH" if no_match else "ER_SUCCESS_MATCH"}}
+        if resolved_id:
+            authority["values"] = [{"value": {"name": value, "id": resolved_id}}]
+        data["resolutions"] = {"resolutionsPerAuthority": [authority]}
+    return data
+
+
+class AlexaSession:
+    """One simulated device session: carries session attributes from each response to the next."""
+
+    def __init__(self, client, signer: AlexaSigner, skill_id: str, *, locale: str = "en-US"):
+        self.client, self.signer, self.skill_id, self.locale = client, signer, skill_id, locale
+        self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
+        self.attributes: dict | None = None  # None until the first response: the session is new
+
+    def launch(self) -> dict:
+        return self.send({"type": "LaunchRequest"})
+
+    def intent(self, name: str, *slots: dict) -> dict:
+        intent = {"name": name, "confirmationStatus": "NONE", "slots": {s["name"]: s for s in slots}}
+        return self.send({"type": "IntentRequest", "dialogState": "STARTED", "intent": intent})
+
+    def slot(self, name: str, value: str | None = None, **kwargs) -> dict:
+        return slot(name, value, skill_id=self.skill_id, **kwargs)
+
+    def session_ended(self, reason: str = "USER_INITIATED", error: dict | None = None) -> dict:
+        request = {"type": "SessionEndedRequest", "reason": reason}
+        if error:
+            request["error"] = error
+        return self.send(request)
+
+    def envelope(self, request: dict) -> dict:
+        application = {"applicationId": self.skill_id}
+        user = {"userId": USER_ID}
+        return {
+            "version": "1.0",
+            "session": {"new": self.attributes is None, "sessionId": self.session_id,
+                        "application": application, "attributes": self.attributes or {}, "user": user},
+            "context": {"System": {"application": application, "user": user,
+                                   "device": {"deviceId": "amzn1.ask.device.HANDLER-TEST", "supportedInterfaces": {}},
+                                   "apiEndpoint": "https://api.amazonalexa.com", "apiAccessToken": "test-token"}},
+            "request": {"requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": self.locale,
+                        "timestamp": iso(datetime.now(timezone.utc)), **request},
+        }
+
+    def send(self, request: dict) -> dict:
+        reply = self.post(self.envelope(request))
+        self.attributes = reply.get("sessionAttributes") or {}
+        return reply
+
+    def post(self, envelope: dict) -> dict:
+        body = json.dumps(envelope).encode("utf-8")
+        response = self.client.post("/alexa", data=body, headers=self.signer.sign(body),
+                                    content_type="application/json")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()

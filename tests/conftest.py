@@ -1,0 +1,30 @@
+"""Shared fixtures: the real app in production mode, trusting a throw-away test PKI."""
+from __future__ import annotations
+
+import pytest
+
+from alexa_requests import AlexaSession
+from pki import CertHost, build_signer
+from skill.app import create_app
+from skill.settings import Settings
+from skill.verification import RequestVerifier
+
+SKILL_ID = "amzn1.ask.skill.6a1c0f0e-hip-helper-tests"
+
+
+@pytest.fixture(scope="session")
+def signer():
+    return build_signer()
+
+
+@pytest.fixture(scope="session")
+def production_app(signer, tmp_path_factory):
+    """The app exactly as production builds it, except that it trusts the test root CA."""
+    settings = Settings(skill_id=SKILL_ID, dev_mode=False, db_path=tmp_path_factory.mktemp("db") / "prefs.sqlite3")
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[signer.root], fetch_chain=CertHost().publish(signer))
+    return create_app(settings, verifier=verifier)
+
+
+@pytest.fixture
+def alexa(production_app, signer) -> AlexaSession:
+    return AlexaSession(production_app.test_client(), signer, SKILL_ID)
