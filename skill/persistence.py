@@ -1,0 +1,275 @@
+"""Where the skill remembers preferences between sessions: SQLite by default, DynamoDB for scale.
+
+Only routine progress, reminder opt-in and whether the long introduction was heard are ever
+stored. Symptoms, pain and triage answers never are (Alexa policy for skills that are not
+HIPAA-eligible), and the adapters enforce that with an allow-list of attribute names, as a
+second line of defence under the handlers. Users are keyed by a SHA-256 digest of their
+Amazon user id, so the raw id is never written anywhere.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
+from ask_sdk_core.exceptions import PersistenceException
+from ask_sdk_model import RequestEnvelope
+
+from skill.settings import ENV_PREFIX, Settings, SettingsError
+
+ALLOWED_ATTRIBUTES = frozenset({"routine", "reminders", "intro_heard"})
+
+# Requests whose snapshot was read but never saved (a handler raised) are forgotten past this.
+MAX_PENDING_SNAPSHOTS = 1024
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS preferences (
+    user_key TEXT NOT NULL,
+    name TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (user_key, name)
+) WITHOUT ROWID
+"""
+
+
+def user_key(request_envelope: RequestEnvelope) -> str:
+    """The partition key for a request's user: SHA-256 hex digest of context.System.user.userId."""
+    try:
+        user_id = request_envelope.context.system.user.user_id
+    except AttributeError:
+        user_id = None
+    if not user_id:
+        raise PersistenceException("request has no context.System.user.userId to key preferences by")
+    return hashlib.sha256(user_id.encode("utf-8")).hexdigest()
+
+
+def _reject_disallowed(attributes: Mapping[str, object], allowed: frozenset[str]) -> None:
+    for name in attributes:
+        if name not in allowed:
+            raise PersistenceException(f"refusing to store attribute {name!r}: not in the allow-list")
+
+
+def _encode(name: str, value: object) -> str:
+    # Canonical text, so an unchanged value always compares equal to its stored row.
+    try:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise PersistenceException(f"attribute {name!r} is not storable as JSON: {error}") from None
+
+
+def _request_id(request_envelope: RequestEnvelope) -> str | None:
+    request = getattr(request_envelope, "request", None)
+    return getattr(request, "request_id", None)
+
+
+@contextmanager
+def _store_errors(action: str) -> Iterator[None]:
+    """Turn sqlite3 and file-system failures into a short PersistenceException (no user data)."""
+    try:
+        yield
+    except (sqlite3.Error, OSError) as error:
+        raise PersistenceException(f"preferences store could not {action}: {error}") from error
+
+
+class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
+    """One row per (user key, attribute name), so workers that change different attributes of
+    the same user at once never overwrite each other.
+
+    save_attributes writes only what changed since this request's get_attributes. Without such a
+    snapshot (attributes were assigned, not read) it replaces the user's whole set, as the
+    AbstractPersistenceAdapter contract says.
+    """
+
+    def __init__(self, path: Path, allowed: frozenset[str] = ALLOWED_ATTRIBUTES, timeout: float = 2.0):
+        self._path = Path(path)
+        self._allowed = allowed
+        self._timeout = timeout
+        self._local = threading.local()
+        # Connections opened before a fork: closing one in the child would act on the
+        # parent's database state, so the child only drops it here and never touches it.
+        self._inherited: list[sqlite3.Connection] = []
+        self._snapshots: OrderedDict[tuple[str, str], dict[str, str]] = OrderedDict()
+        self._snapshots_lock = threading.Lock()
+
+    def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, object]:
+        key = user_key(request_envelope)
+        with _store_errors("read preferences"):
+            stored = self._read_rows(self._connection(), key)
+        self._remember_snapshot(request_envelope, key, stored)
+        return {name: json.loads(value) for name, value in stored.items()}
+
+    def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, object]) -> None:
+        key = user_key(request_envelope)
+        snapshot = self._take_snapshot(request_envelope, key)
+        _reject_disallowed(attributes, self._allowed)
+        wanted = {name: _encode(name, value) for name, value in attributes.items()}
+        with _store_errors("save preferences"):
+            connection = self._connection()
+            with connection:
+                connection.execute("BEGIN IMMEDIATE")
+                if snapshot is None:
+                    snapshot = self._read_rows(connection, key)
+                self._write_changes(connection, key, snapshot, wanted)
+
+    def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
+        key = user_key(request_envelope)
+        self._take_snapshot(request_envelope, key)
+        with _store_errors("delete preferences"):
+            connection = self._connection()
+            with connection:
+                connection.execute("DELETE FROM preferences WHERE user_key = ?", (key,))
+
+    @staticmethod
+    def _read_rows(connection: sqlite3.Connection, key: str) -> dict[str, str]:
+        rows = connection.execute("SELECT name, value FROM preferences WHERE user_key = ?", (key,))
+        return dict(rows.fetchall())
+
+    @staticmethod
+    def _write_changes(connection: sqlite3.Connection, key: str,
+                       snapshot: dict[str, str], wanted: dict[str, str]) -> None:
+        changed = [(key, name, value) for name, value in wanted.items() if snapshot.get(name) != value]
+        removed = [(key, name) for name in snapshot.keys() - wanted.keys()]
+        connection.executemany("INSERT OR REPLACE INTO preferences (user_key, name, value) VALUES (?, ?, ?)",
+                               changed)
+        connection.executemany("DELETE FROM preferences WHERE user_key = ? AND name = ?", removed)
+
+    def _remember_snapshot(self, request_envelope: RequestEnvelope, key: str, stored: dict[str, str]) -> None:
+        request_id = _request_id(request_envelope)
+        if request_id is None:
+            return
+        with self._snapshots_lock:
+            self._snapshots[(request_id, key)] = stored
+            while len(self._snapshots) > MAX_PENDING_SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+
+    def _take_snapshot(self, request_envelope: RequestEnvelope, key: str) -> dict[str, str] | None:
+        request_id = _request_id(request_envelope)
+        with self._snapshots_lock:
+            return self._snapshots.pop((request_id, key), None)
+
+    def _connection(self) -> sqlite3.Connection:
+        # gunicorn forks workers after import: a connection is opened lazily, per thread, and
+        # again in a child process, never shared across a fork.
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            if hasattr(local, "connection"):
+                self._inherited.append(local.connection)
+            local.connection = self._open()
+            local.pid = os.getpid()
+        return local.connection
+
+    def _open(self) -> sqlite3.Connection:
+        self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Create the file ourselves so it is private from the first byte (WAL files copy its mode).
+        os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+        # timeout= is SQLite's busy_timeout: how long to wait for another worker's write lock.
+        # isolation_level=None leaves transactions to the explicit BEGIN IMMEDIATE in save.
+        connection = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(_SCHEMA)
+        except sqlite3.Error:
+            connection.close()
+            raise
+        return connection
+
+
+def _plain_number(value: object) -> int | float:
+    if not isinstance(value, Decimal):
+        raise PersistenceException(f"stored preferences hold an unexpected {type(value).__name__}")
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class _AllowListedDynamoDbAdapter(AbstractPersistenceAdapter):
+    """The official DynamoDbAdapter plus the allow-list, with the same plain JSON values as SQLite
+    (boto3 reads every number back as Decimal and refuses to write floats)."""
+
+    def __init__(self, connect: Callable[[bool], AbstractPersistenceAdapter], allowed: frozenset[str],
+                 create_table: bool):
+        self._connect = connect
+        self._allowed = allowed
+        self._inner = connect(create_table)
+        self._pid = os.getpid()
+
+    def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, object]:
+        stored = self._adapter().get_attributes(request_envelope)
+        return json.loads(json.dumps(stored, default=_plain_number))
+
+    def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, object]) -> None:
+        _reject_disallowed(attributes, self._allowed)
+        storable = {name: json.loads(_encode(name, value), parse_float=Decimal)
+                    for name, value in attributes.items()}
+        self._adapter().save_attributes(request_envelope, storable)
+
+    def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
+        self._adapter().delete_attributes(request_envelope)
+
+    def _adapter(self) -> AbstractPersistenceAdapter:
+        if self._pid != os.getpid():
+            # boto3 pools keep-alive sockets: a forked worker must not share its parent's.
+            # The table already exists by now, so a worker does not try to create it again.
+            self._inner = self._connect(False)
+            self._pid = os.getpid()
+        return self._inner
+
+
+@contextmanager
+def _region_for_import(region: str) -> Iterator[None]:
+    """ask_sdk_dynamodb builds an unused default boto3 resource at import time, which fails
+    unless some region is configured; lend it ours for the import only."""
+    if "AWS_DEFAULT_REGION" in os.environ:
+        yield
+        return
+    os.environ["AWS_DEFAULT_REGION"] = region
+    try:
+        yield
+    finally:
+        del os.environ["AWS_DEFAULT_REGION"]
+
+
+def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
+                     allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
+                     create_table: bool = False) -> AbstractPersistenceAdapter:
+    """The official ask-sdk DynamoDbAdapter on a boto3 resource that gives up within a second or
+    two, keyed by `user_key`, behind the allow-list. Needs the [dynamodb] extra."""
+    try:
+        import boto3
+        from botocore.config import Config
+        with _region_for_import(region):
+            from ask_sdk_dynamodb.adapter import DynamoDbAdapter
+    except ImportError:
+        raise SettingsError(
+            f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
+        ) from None
+    # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
+    # must fail within a second or two, not after boto3's default minute of timeouts and retries.
+    config = Config(connect_timeout=0.5, read_timeout=0.5, retries={"total_max_attempts": 2, "mode": "standard"})
+
+    def connect(create: bool) -> AbstractPersistenceAdapter:
+        resource = boto3.session.Session(region_name=region).resource(
+            "dynamodb", endpoint_url=endpoint_url or None, config=config)
+        return DynamoDbAdapter(table_name, create_table=create, partition_keygen=user_key,
+                               dynamodb_resource=resource)
+
+    return _AllowListedDynamoDbAdapter(connect, allowed, create_table)
+
+
+def build_persistence_adapter(settings: Settings) -> AbstractPersistenceAdapter:
+    """The store named by settings.store; nothing is opened or contacted until first use,
+    except that a local DynamoDB endpoint gets its table created."""
+    if settings.store == "sqlite":
+        return SqlitePersistenceAdapter(settings.db_path)
+    if settings.store == "dynamodb":
+        # A local endpoint (DynamoDB Local, moto) starts empty; in AWS the operator provisions the table.
+        return dynamodb_adapter(settings.dynamodb_table, settings.dynamodb_endpoint or None,
+                                region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                                create_table=bool(settings.dynamodb_endpoint))
+    raise SettingsError(f"{ENV_PREFIX}STORE must be sqlite or dynamodb, not {settings.store!r}")
