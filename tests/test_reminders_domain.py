@@ -1,0 +1,315 @@
+"""The pure reminder domain: slot values + time zone + now -> plan, spoken fields, API body."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pytest
+
+from skill.domain.reminders import (
+    Frequency,
+    PlanIssue,
+    ReminderPlan,
+    is_stretch_reminder,
+    plan_reminder,
+    to_request_body,
+)
+
+NEW_YORK = "America/New_York"
+# Wednesday 25 November 2026, 10:00 in New York.
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(NEW_YORK))
+ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})")
+
+
+def plan(time_slot: str | None = "07:00", date_slot: str | None = None, frequency_slot: str | None = None,
+         time_zone: str = NEW_YORK, now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
+    return plan_reminder(time_slot=time_slot, date_slot=date_slot, frequency_slot=frequency_slot,
+                         time_zone=time_zone, now=now)
+
+
+def a_plan(**arguments: Any) -> ReminderPlan:
+    result = plan(**arguments)
+    assert isinstance(result, ReminderPlan), result
+    return result
+
+
+# --- one-off reminders ---------------------------------------------------------------------------
+
+def test_a_time_already_past_today_is_for_tomorrow() -> None:
+    reminder = a_plan(time_slot="07:00")
+    assert reminder.scheduled == dt.datetime(2026, 11, 26, 7, 0)
+    assert (reminder.spoken_when, reminder.spoken_time) == ("tomorrow", "7 am")
+    assert reminder.frequency is Frequency.ONCE
+    assert reminder.recurrence_rule is None
+
+
+def test_a_time_still_ahead_today_is_today() -> None:
+    reminder = a_plan(time_slot="18:30")
+    assert reminder.scheduled == dt.datetime(2026, 11, 25, 18, 30)
+    assert (reminder.spoken_when, reminder.spoken_time) == ("today", "6:30 pm")
+
+
+def test_the_current_minute_counts_as_past() -> None:
+    assert a_plan(time_slot="10:00").scheduled == dt.datetime(2026, 11, 26, 10, 0)
+
+
+@pytest.mark.parametrize(("date_slot", "scheduled", "spoken_when"), [
+    ("2026-11-25", dt.datetime(2026, 11, 25, 18, 30), "today"),
+    ("2026-11-26", dt.datetime(2026, 11, 26, 18, 30), "tomorrow"),
+    ("2026-11-27", dt.datetime(2026, 11, 27, 18, 30), "on Friday, November 27"),
+    ("2027-01-08", dt.datetime(2027, 1, 8, 18, 30), "on Friday, January 8, 2027"),
+])
+def test_a_one_off_on_a_given_day(date_slot: str, scheduled: dt.datetime, spoken_when: str) -> None:
+    reminder = a_plan(time_slot="18:30", date_slot=date_slot)
+    assert (reminder.scheduled, reminder.spoken_when, reminder.spoken_start) == (scheduled, spoken_when, None)
+
+
+@pytest.mark.parametrize("date_slot", ["2026-11-25", "2026-11-20"])
+def test_a_one_off_whose_day_and_time_have_gone_is_refused(date_slot: str) -> None:
+    assert plan(time_slot="07:00", date_slot=date_slot) is PlanIssue.IN_PAST
+
+
+# --- the time slot -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("time_slot", [None, "", "  ", "?", "25:00", "07:60", "7pm", "T07:00", "XX"])
+def test_no_usable_time_needs_the_time(time_slot: str | None) -> None:
+    assert plan(time_slot=time_slot) is PlanIssue.NEEDS_TIME
+
+
+@pytest.mark.parametrize(("time_slot", "scheduled", "spoken_time", "part_of_day"), [
+    ("MO", dt.datetime(2026, 11, 26, 8, 0), "8 am", "morning"),
+    ("AF", dt.datetime(2026, 11, 25, 14, 0), "2 pm", "afternoon"),
+    ("EV", dt.datetime(2026, 11, 25, 19, 0), "7 pm", "evening"),
+    ("NI", dt.datetime(2026, 11, 25, 21, 0), "9 pm", "night"),
+    ("ev", dt.datetime(2026, 11, 25, 19, 0), "7 pm", "evening"),
+])
+def test_a_part_of_the_day_becomes_a_clock_time_and_says_so(
+        time_slot: str, scheduled: dt.datetime, spoken_time: str, part_of_day: str) -> None:
+    reminder = a_plan(time_slot=time_slot)
+    assert (reminder.scheduled, reminder.spoken_time, reminder.part_of_day) == (scheduled, spoken_time, part_of_day)
+
+
+def test_an_exact_time_names_no_part_of_the_day() -> None:
+    assert a_plan(time_slot="19:00").part_of_day is None
+
+
+@pytest.mark.parametrize(("time_slot", "spoken_time"), [
+    ("00:00", "12 am"), ("00:15", "12:15 am"), ("9:05", "9:05 am"), ("12:00", "12 pm"),
+    ("12:30", "12:30 pm"), ("13:05", "1:05 pm"), ("23:59", "11:59 pm"),
+])
+def test_the_time_is_spoken_on_a_twelve_hour_clock(time_slot: str, spoken_time: str) -> None:
+    assert a_plan(time_slot=time_slot).spoken_time == spoken_time
+
+
+# --- the date slot -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("date_slot", ["2026-W48", "2026-W48-WE", "2026-11", "2026", "201X", "PRESENT_REF",
+                                       "2026-02-30", "next week"])
+def test_a_date_that_is_not_one_day_needs_the_day(date_slot: str) -> None:
+    assert plan(date_slot=date_slot) is PlanIssue.NEEDS_DATE
+
+
+def test_the_time_is_asked_before_the_date() -> None:
+    assert plan(time_slot=None, date_slot="2026-W48") is PlanIssue.NEEDS_TIME
+
+
+# --- recurring reminders -------------------------------------------------------------------------
+
+def test_daily_starts_at_the_next_occurrence() -> None:
+    reminder = a_plan(time_slot="07:00", frequency_slot="DAILY")
+    assert reminder.scheduled == dt.datetime(2026, 11, 26, 7, 0)
+    assert reminder.recurrence_rule == "FREQ=DAILY;BYHOUR=7;BYMINUTE=0;BYSECOND=0;INTERVAL=1"
+    assert (reminder.spoken_when, reminder.spoken_start) == ("every day", None)
+
+
+def test_weekdays_skip_the_weekend() -> None:
+    friday_evening = dt.datetime(2026, 11, 27, 20, 0, tzinfo=ZoneInfo(NEW_YORK))
+    reminder = a_plan(time_slot="18:45", frequency_slot="WEEKDAYS", now=friday_evening)
+    assert reminder.scheduled == dt.datetime(2026, 11, 30, 18, 45)  # Monday
+    assert reminder.recurrence_rule == "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=18;BYMINUTE=45;BYSECOND=0;INTERVAL=1"
+    assert (reminder.spoken_when, reminder.spoken_start) == ("every weekday", None)
+
+
+def test_weekly_without_a_date_repeats_on_the_first_day() -> None:
+    reminder = a_plan(time_slot="07:00", frequency_slot="WEEKLY")
+    assert reminder.scheduled == dt.datetime(2026, 11, 26, 7, 0)
+    assert reminder.recurrence_rule == "FREQ=WEEKLY;BYDAY=TH;BYHOUR=7;BYMINUTE=0;BYSECOND=0;INTERVAL=1"
+    assert reminder.spoken_when == "every week on Thursday"
+
+
+def test_weekly_on_a_given_date_repeats_on_that_weekday() -> None:
+    reminder = a_plan(time_slot="17:00", date_slot="2026-11-27", frequency_slot="WEEKLY")
+    assert reminder.scheduled == dt.datetime(2026, 11, 27, 17, 0)
+    assert reminder.recurrence_rule == "FREQ=WEEKLY;BYDAY=FR;BYHOUR=17;BYMINUTE=0;BYSECOND=0;INTERVAL=1"
+    assert (reminder.spoken_when, reminder.spoken_start) == ("every week on Friday", None)
+
+
+def test_weekly_on_today_whose_time_has_gone_starts_next_week() -> None:
+    reminder = a_plan(time_slot="07:00", date_slot="2026-11-25", frequency_slot="WEEKLY")
+    assert reminder.scheduled == dt.datetime(2026, 12, 2, 7, 0)
+    assert reminder.spoken_when == "every week on Wednesday"
+    assert reminder.spoken_start is None  # next Wednesday is its natural first occurrence
+
+
+@pytest.mark.parametrize(("frequency_slot", "date_slot", "scheduled", "spoken_start"), [
+    ("WEEKLY", "2026-12-03", dt.datetime(2026, 12, 3, 7, 0), "Thursday, December 3"),
+    ("DAILY", "2026-12-01", dt.datetime(2026, 12, 1, 7, 0), "Tuesday, December 1"),
+    ("WEEKDAYS", "2026-11-28", dt.datetime(2026, 11, 30, 7, 0), "Monday, November 30"),
+    ("DAILY", "2027-01-04", dt.datetime(2027, 1, 4, 7, 0), "Monday, January 4, 2027"),
+])
+def test_a_recurring_reminder_that_starts_later_says_when(
+        frequency_slot: str, date_slot: str, scheduled: dt.datetime, spoken_start: str) -> None:
+    reminder = a_plan(time_slot="07:00", date_slot=date_slot, frequency_slot=frequency_slot)
+    assert (reminder.scheduled, reminder.spoken_start) == (scheduled, spoken_start)
+
+
+def test_a_recurring_reminder_from_a_past_date_starts_at_the_next_occurrence() -> None:
+    reminder = a_plan(time_slot="07:00", date_slot="2026-11-02", frequency_slot="DAILY")
+    assert (reminder.scheduled, reminder.spoken_start) == (dt.datetime(2026, 11, 26, 7, 0), None)
+
+
+@pytest.mark.parametrize(("frequency_slot", "frequency"), [
+    (None, Frequency.ONCE), ("", Frequency.ONCE), ("ONCE", Frequency.ONCE), ("daily", Frequency.DAILY),
+    (" WEEKDAYS ", Frequency.WEEKDAYS), ("FORTNIGHTLY", Frequency.ONCE),
+])
+def test_frequency_slot_ids(frequency_slot: str | None, frequency: Frequency) -> None:
+    assert a_plan(frequency_slot=frequency_slot).frequency is frequency
+
+
+# --- time zones and DST --------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("time_zone", "scheduled", "spoken_when"), [
+    # The same instant, 15:00 UTC on 25 November, is a different local day and hour in each zone.
+    ("America/New_York", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),       # 10:00
+    ("America/Los_Angeles", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),    # 07:00 exactly: gone
+    ("Europe/London", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),          # 15:00
+    ("Asia/Tokyo", dt.datetime(2026, 11, 26, 7, 0), "today"),                # 00:00 on the 26th
+    ("Pacific/Kiritimati", dt.datetime(2026, 11, 26, 7, 0), "today"),        # 05:00 on the 26th
+    ("Pacific/Pago_Pago", dt.datetime(2026, 11, 25, 7, 0), "today"),         # 04:00 on the 25th
+])
+def test_today_and_tomorrow_are_the_devices(time_zone: str, scheduled: dt.datetime, spoken_when: str) -> None:
+    instant = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.timezone.utc)
+    reminder = a_plan(time_slot="07:00", time_zone=time_zone, now=instant)
+    assert (reminder.scheduled, reminder.spoken_when, reminder.time_zone) == (scheduled, spoken_when, time_zone)
+
+
+@pytest.mark.parametrize(("utc_now", "time_slot", "scheduled"), [
+    # New York springs forward at 02:00 EST on 8 March 2026, straight to 03:00 EDT.
+    (dt.datetime(2026, 3, 8, 6, 50), "03:15", dt.datetime(2026, 3, 8, 3, 15)),  # 01:50 EST: still ahead
+    (dt.datetime(2026, 3, 8, 7, 30), "03:15", dt.datetime(2026, 3, 9, 3, 15)),  # 03:30 EDT: gone
+    (dt.datetime(2026, 3, 8, 6, 50), "02:30", dt.datetime(2026, 3, 8, 2, 30)),  # 01:50 EST: not jumped yet
+    (dt.datetime(2026, 3, 8, 7, 10), "02:30", dt.datetime(2026, 3, 9, 2, 30)),  # 03:10 EDT: 02:30 was skipped
+])
+def test_past_or_future_across_spring_forward(utc_now: dt.datetime, time_slot: str, scheduled: dt.datetime) -> None:
+    reminder = a_plan(time_slot=time_slot, now=utc_now.replace(tzinfo=dt.timezone.utc))
+    assert reminder.scheduled == scheduled
+
+
+@pytest.mark.parametrize(("utc_now", "scheduled"), [
+    # London falls back at 02:00 BST on 25 October 2026 to 01:00 GMT; the clock shows 01:xx twice.
+    (dt.datetime(2026, 10, 24, 23, 50), dt.datetime(2026, 10, 25, 1, 30)),  # 00:50 BST
+    (dt.datetime(2026, 10, 25, 1, 10), dt.datetime(2026, 10, 25, 1, 30)),   # 01:10 GMT, the second pass
+    (dt.datetime(2026, 10, 25, 1, 40), dt.datetime(2026, 10, 26, 1, 30)),   # 01:40 GMT
+])
+def test_past_or_future_across_fall_back(utc_now: dt.datetime, scheduled: dt.datetime) -> None:
+    reminder = a_plan(time_slot="01:30", time_zone="Europe/London", now=utc_now.replace(tzinfo=dt.timezone.utc))
+    assert reminder.scheduled == scheduled
+
+
+def test_a_recurring_reminder_across_a_dst_change_stays_on_the_wall_clock() -> None:
+    # Alexa applies the rule in timeZoneId, so 7 am stays 7 am on both sides of the change.
+    noon_before_the_change = dt.datetime(2026, 3, 7, 17, 0, tzinfo=dt.timezone.utc)
+    reminder = a_plan(time_slot="07:00", frequency_slot="DAILY", now=noon_before_the_change)
+    assert to_request_body(reminder, "stretch", "en-US", noon_before_the_change)["trigger"] == {
+        "type": "SCHEDULED_ABSOLUTE",
+        "scheduledTime": "2026-03-08T07:00:00",
+        "timeZoneId": NEW_YORK,
+        "recurrence": {"startDateTime": "2026-03-08T07:00:00",
+                       "recurrenceRules": ["FREQ=DAILY;BYHOUR=7;BYMINUTE=0;BYSECOND=0;INTERVAL=1"]},
+    }
+
+
+def test_unknown_time_zone_is_the_callers_error() -> None:
+    with pytest.raises(ZoneInfoNotFoundError):
+        plan(time_zone="Mars/Olympus_Mons")
+
+
+def test_now_must_be_aware() -> None:
+    with pytest.raises(ValueError):
+        plan(now=dt.datetime(2026, 11, 25, 10, 0))
+
+
+# --- the Reminders API body ----------------------------------------------------------------------
+
+def test_one_off_body() -> None:
+    reminder = a_plan(time_slot="18:30", date_slot="2026-11-27")
+    body = to_request_body(reminder, "Time for your hip stretches.", "en-US", NOW)
+    assert body == {
+        "requestTime": "2026-11-25T10:00:00",
+        "trigger": {"type": "SCHEDULED_ABSOLUTE", "scheduledTime": "2026-11-27T18:30:00", "timeZoneId": NEW_YORK},
+        "alertInfo": {"spokenInfo": {"content": [{"locale": "en-US", "text": "Time for your hip stretches."}]}},
+        "pushNotification": {"status": "ENABLED"},
+    }
+
+
+def test_recurring_body_carries_start_and_rule() -> None:
+    reminder = a_plan(time_slot="07:00", frequency_slot="WEEKDAYS")
+    body = to_request_body(reminder, "Stretch time.", "en-GB", NOW)
+    weekdays_at_seven = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;BYHOUR=7;BYMINUTE=0;BYSECOND=0;INTERVAL=1"
+    assert body["trigger"] == {
+        "type": "SCHEDULED_ABSOLUTE",
+        "scheduledTime": "2026-11-26T07:00:00",
+        "timeZoneId": NEW_YORK,
+        "recurrence": {"startDateTime": "2026-11-26T07:00:00", "recurrenceRules": [weekdays_at_seven]},
+    }
+    assert body["alertInfo"]["spokenInfo"]["content"] == [{"locale": "en-GB", "text": "Stretch time."}]
+
+
+@pytest.mark.parametrize("request_time", [
+    dt.datetime(2026, 3, 8, 7, 30, 12, 345678, tzinfo=dt.timezone.utc),
+    dt.datetime(2026, 3, 8, 3, 30, 12, tzinfo=ZoneInfo(NEW_YORK)),
+    dt.datetime(2026, 3, 8, 16, 30, 12, tzinfo=ZoneInfo("Asia/Tokyo")),
+])
+def test_request_time_is_the_users_wall_clock_without_zone(request_time: dt.datetime) -> None:
+    reminder = a_plan(time_slot="09:00", frequency_slot="DAILY", now=request_time)
+    body = to_request_body(reminder, "stretch", "en-US", request_time)
+    assert body["requestTime"] == "2026-03-08T03:30:12"  # EDT, the offset in force at that instant
+    assert not ZONE_SUFFIX.search(json.dumps(body))
+
+
+def test_request_time_must_be_aware() -> None:
+    with pytest.raises(ValueError):
+        to_request_body(a_plan(), "stretch", "en-US", dt.datetime(2026, 11, 25, 10, 0))
+
+
+# --- recognising our reminders in a list ---------------------------------------------------------
+
+TEXT = "Time for your hip stretches."
+
+
+def alert_saying(*texts: str) -> dict[str, Any]:
+    content = [{"locale": "en-US", "text": text} for text in texts]
+    return {"alertToken": "t", "alertInfo": {"spokenInfo": {"content": content}}}
+
+
+@pytest.mark.parametrize(("alert", "ours"), [
+    (alert_saying(TEXT), True),
+    (alert_saying("time for your  HIP stretches. "), True),
+    (alert_saying("Take your vitamin D.", TEXT), True),
+    (alert_saying("Take your vitamin D."), False),
+    (alert_saying("Time for your hip stretches and a walk."), False),
+    ({}, False),
+    ({"alertInfo": None}, False),
+    ({"alertInfo": {"spokenInfo": {"content": "Time for your hip stretches."}}}, False),
+    ({"alertInfo": {"spokenInfo": {"content": [None, 3, {"text": None}, {"locale": "en-US"}]}}}, False),
+])
+def test_is_stretch_reminder(alert: dict, ours: bool) -> None:
+    assert is_stretch_reminder(alert, TEXT) is ours
+
+
+def test_is_stretch_reminder_matches_the_body_we_send() -> None:
+    body = to_request_body(a_plan(), TEXT, "en-US", NOW)
+    assert is_stretch_reminder({"alertToken": "t", **body}, TEXT)
