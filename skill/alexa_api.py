@@ -90,7 +90,7 @@ class TimeoutApiClient(DefaultApiClient):
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TimeoutApiClient:
-        return cls(timeout=settings.api_timeout)
+        return cls(timeout=settings.api_timeout, ca_bundle=settings.api_ca_bundle or None)
 
     def _resolve_method(self, request: ApiClientRequest) -> Callable[..., requests.Response]:
         send = super()._resolve_method(request)

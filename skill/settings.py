@@ -46,6 +46,8 @@ class Settings:
     cert_max_bytes: int = 64 * 1024
     # Outbound Alexa API calls (reminders, settings).
     api_timeout: float = 2.0
+    # A CA bundle for Alexa's APIs instead of the system's (a test CA, a TLS-inspecting proxy).
+    api_ca_bundle: str = ""
     log_level: str = "INFO"
 
     @classmethod

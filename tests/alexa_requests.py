@@ -13,6 +13,7 @@ from typing import Any
 from pki import AlexaSigner, iso
 
 USER_ID = "amzn1.ask.account.HANDLER-TEST-USER"
+DEVICE_ID = "amzn1.ask.device.HANDLER-TEST"
 
 
 def slot(name: str, value: str | None = None, *, slot_type: str = "", resolved_id: str | None = None,
@@ -33,8 +34,16 @@ def slot(name: str, value: str | None = None, *, slot_type: str = "", resolved_i
 class AlexaSession:
     """One simulated device session: carries session attributes from each response to the next."""
 
-    def __init__(self, client, signer: AlexaSigner, skill_id: str, *, locale: str = "en-US"):
+    def __init__(self, client, signer: AlexaSigner, skill_id: str, *, locale: str = "en-US",
+                 user_id: str = USER_ID, screen: bool = False, api_endpoint: str = "https://api.amazonalexa.com",
+                 api_token: str = "test-token", consent_token: str | None = None):
         self.client, self.signer, self.skill_id, self.locale = client, signer, skill_id, locale
+        self.user_id, self.screen, self.consent_token = user_id, screen, consent_token
+        self.api_endpoint, self.api_token = api_endpoint, api_token
+        self.new_session()
+
+    def new_session(self) -> None:
+        """The next request starts a new session, as after "stop" or a closed session."""
         self.session_id = f"amzn1.echo-api.session.{uuid.uuid4()}"
         self.attributes: dict | None = None  # None until the first response: the session is new
 
@@ -56,14 +65,17 @@ class AlexaSession:
 
     def envelope(self, request: dict) -> dict:
         application = {"applicationId": self.skill_id}
-        user = {"userId": USER_ID}
+        user: dict[str, Any] = {"userId": self.user_id}
+        if self.consent_token:
+            user["permissions"] = {"consentToken": self.consent_token}
+        interfaces = {"Alexa.Presentation.APL": {"runtime": {"maxVersion": "2023.3"}}} if self.screen else {}
         return {
             "version": "1.0",
             "session": {"new": self.attributes is None, "sessionId": self.session_id,
                         "application": application, "attributes": self.attributes or {}, "user": user},
             "context": {"System": {"application": application, "user": user,
-                                   "device": {"deviceId": "amzn1.ask.device.HANDLER-TEST", "supportedInterfaces": {}},
-                                   "apiEndpoint": "https://api.amazonalexa.com", "apiAccessToken": "test-token"}},
+                                   "device": {"deviceId": DEVICE_ID, "supportedInterfaces": interfaces},
+                                   "apiEndpoint": self.api_endpoint, "apiAccessToken": self.api_token}},
             "request": {"requestId": f"amzn1.echo-api.request.{uuid.uuid4()}", "locale": self.locale,
                         "timestamp": iso(datetime.now(timezone.utc)), **request},
         }
@@ -71,6 +83,8 @@ class AlexaSession:
     def send(self, request: dict) -> dict:
         reply = self.post(self.envelope(request))
         self.attributes = reply.get("sessionAttributes") or {}
+        if reply["response"].get("shouldEndSession"):
+            self.new_session()
         return reply
 
     def post(self, envelope: dict) -> dict:

@@ -1,6 +1,8 @@
 """Shared fixtures: the real app in production mode, trusting a throw-away test PKI."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from alexa_requests import AlexaSession
@@ -17,14 +19,19 @@ def signer():
     return build_signer()
 
 
+def production_app_with(signer, **settings):
+    """The app exactly as production builds it, except that it trusts the test root CA."""
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[signer.root], fetch_chain=CertHost().publish(signer))
+    return create_app(Settings(skill_id=SKILL_ID, dev_mode=False, **settings), verifier=verifier)
+
+
 @pytest.fixture(scope="session")
 def production_app(signer, tmp_path_factory):
-    """The app exactly as production builds it, except that it trusts the test root CA."""
-    settings = Settings(skill_id=SKILL_ID, dev_mode=False, db_path=tmp_path_factory.mktemp("db") / "prefs.sqlite3")
-    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[signer.root], fetch_chain=CertHost().publish(signer))
-    return create_app(settings, verifier=verifier)
+    return production_app_with(signer, db_path=tmp_path_factory.mktemp("db") / "prefs.sqlite3")
 
 
 @pytest.fixture
 def alexa(production_app, signer) -> AlexaSession:
-    return AlexaSession(production_app.test_client(), signer, SKILL_ID)
+    """A device talking to the shared app; each test is a different user, so stored preferences never leak."""
+    return AlexaSession(production_app.test_client(), signer, SKILL_ID,
+                        user_id=f"amzn1.ask.account.TEST-{uuid.uuid4()}")

@@ -11,7 +11,7 @@ import pytest
 
 from skill.domain.content import Content, ContentError
 from skill.domain.routines import Routines
-from skill.domain.screens import answer_datasource, bindings, load_documents, render_directive, step_datasource
+from skill.domain.screens import answer_datasource, bindings, load_documents, step_datasource
 from skill.domain.speech import MAX_CARD_CHARS
 from skill.settings import PROJECT_ROOT
 
@@ -123,6 +123,12 @@ def test_step_data_source_carries_the_step_and_the_safety_line(routines):
     payload = step_datasource(step, routines.safety, routines.step_label(step))["payload"]
     assert payload == {"title": "Kneeling hip flexor stretch", "text": step.screen_text, "stepLabel": "Step 1 of 3.",
                        "safety": routines.safety, "progressPercent": 33}
+
+
+def render_directive(document: dict, datasources: dict, token: str) -> dict:
+    """The RenderDocument directive as it goes on the wire."""
+    return {"type": "Alexa.Presentation.APL.RenderDocument", "token": token, "document": document,
+            "datasources": datasources}
 
 
 def test_worst_case_directives_stay_far_under_the_response_limit(documents, routines, content):

@@ -63,7 +63,8 @@ def wording_problems(text: str) -> list[str]:
 
 SOURCE_ID = re.compile(r"^S\d+$")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-KNOWN_PLACEHOLDERS = frozenset({"emergency_number"})
+# {emergency_number} is filled per locale by the composer; the others by the handler that says the item.
+KNOWN_PLACEHOLDERS = frozenset({"emergency_number", "when", "time", "count", "part_of_day", "start"})
 ITEM_KEYS = frozenset({"say", "source", "note"})
 
 
@@ -171,11 +172,15 @@ class Content:
             numbers[locale] = entry["number"]
         return numbers, fallback
 
-    def say(self, key: str) -> str:
+    def say(self, key: str, **values: object) -> str:
+        """The item's text with `values` filled in; {emergency_number} is left for the composer."""
         try:
-            return self._items[key].say
+            text = self._items[key].say
         except KeyError:
             raise KeyError(f"no content item {key!r}") from None
+        if not values:
+            return text
+        return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
 
     def has(self, key: str) -> bool:
         return key in self._items

@@ -15,7 +15,6 @@ from typing import Any
 from skill.domain.content import ContentError
 from skill.domain.routines import Step
 
-RENDER_DOCUMENT = "Alexa.Presentation.APL.RenderDocument"
 DATASOURCE_NAME = "payload"
 _VERSION = re.compile(r"^\d{4}\.\d+$")
 _EXPRESSION = re.compile(r"\$\{([^}]*)\}")
@@ -36,11 +35,6 @@ def step_datasource(step: Step, safety: str, step_label: str) -> dict[str, Any]:
         "safety": safety,
         "progressPercent": round(100 * step.index / step.total),
     }}
-
-
-def render_directive(document: dict[str, Any], datasources: dict[str, Any], token: str) -> dict[str, Any]:
-    """The RenderDocument directive as Alexa receives it."""
-    return {"type": RENDER_DOCUMENT, "token": token, "document": document, "datasources": datasources}
 
 
 # Each document, with a data source its builder makes: every binding must resolve in it.

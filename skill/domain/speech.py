@@ -34,6 +34,7 @@ class Reply:
     reprompt_ssml: str | None
     card_title: str
     card_text: str
+    body_text: str              # the answer alone, as plain text, for screens
     end_session: bool
 
 
@@ -83,11 +84,13 @@ class SpeechComposer:
         ssml = self._fit(parts, tail)
         reprompt_text = reprompt or question
         reprompt_ssml = speak([escape(self.fill(reprompt_text, locale))]) if reprompt_text else None
+        body_text = " ".join(self.fill(part, locale) for part in body if isinstance(part, str))
         return Reply(
             ssml=ssml,
             reprompt_ssml=reprompt_ssml,
             card_title=card_title,
-            card_text=self._card_text(body, locale),
+            card_text=self._card_text(body_text, locale),
+            body_text=body_text,
             end_session=question is None,
         )
 
@@ -108,8 +111,7 @@ class SpeechComposer:
             raise ValueError("guidance and question alone exceed Alexa's speech limit")
         return ssml
 
-    def _card_text(self, body: Sequence[Part], locale: str | None) -> str:
+    def _card_text(self, text: str, locale: str | None) -> str:
         """The card repeats the answer and always the full guidance, for reading in the Alexa app."""
-        text = " ".join(self.fill(part, locale) for part in body if isinstance(part, str))
         card = f"{text}\n\n{self._content.say('guidance.card_heading')}: {self.guidance(locale, full=True)}".strip()
         return card[:MAX_CARD_CHARS]

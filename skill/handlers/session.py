@@ -32,7 +32,13 @@ class Launch(Handler):
         return request_type(turn) == "LaunchRequest"
 
     def answer(self, turn: Turn) -> Response:
-        return turn.say([turn.text("prompts.welcome")], question=turn.text("prompts.questions.offer_triage"),
+        """The long introduction once per user; a short welcome back after that."""
+        if turn.preferences.get("intro_heard"):
+            welcome = "prompts.welcome_back"
+        else:
+            welcome = "prompts.welcome"
+            turn.preferences.update(intro_heard=True)
+        return turn.say([turn.text(welcome)], question=turn.text("prompts.questions.offer_triage"),
                         offer=OFFER_TRIAGE)
 
 
@@ -89,7 +95,7 @@ class Fallback(Handler):
     """What Alexa could not place, and yes/no/next with nothing to answer."""
 
     CONTEXTLESS = ("AMAZON.FallbackIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent",
-                   "UnsureIntent", "DurationIntent")
+                   "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent")
 
     def matches(self, turn: Turn) -> bool:
         return intent_name(turn) in self.CONTEXTLESS
@@ -101,3 +107,8 @@ class Fallback(Handler):
             return turn.say([turn.text("prompts.fallback_in_triage")], question=question.prompt,
                             reprompt=question.reprompt)
         return turn.say([turn.text("prompts.fallback")], question=turn.text("prompts.questions.what_next"))
+
+
+def what_next(turn: Turn) -> Response:
+    """A no to an offer that needs nothing undone."""
+    return turn.say([], question=turn.text("prompts.questions.what_next"))

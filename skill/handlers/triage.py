@@ -4,9 +4,9 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.domain.triage import Step
+from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.base import Handler, intent_name
-from skill.handlers.turn import (FACTS, KNOWN_ANSWERS, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, PENDING_OFFER,
-                                 TRIAGE, Turn)
+from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
 
 RED_FLAG_INTENTS = {
     "RedFlagInjuryIntent": "injury",
@@ -19,9 +19,16 @@ YES_NO = {"AMAZON.YesIntent": "YES", "AMAZON.NoIntent": "NO", "UnsureIntent": "U
 
 
 def described_answers(turn: Turn) -> dict[str, str]:
-    """The resolved description slots of this request, e.g. {"location": "OUTER_HIP"}."""
+    """The resolved description slots of this request, e.g. {"location": "OUTER_HIP"}.
+
+    Outer-hip pain is also noted as a session fact: stretches that pull the leg across the
+    body are left out for the rest of the session.
+    """
     answers = {name: turn.slot_id(name) for name in DESCRIPTION_SLOTS + ("duration",)}
-    return {name: value for name, value in answers.items() if value}
+    answers = {name: value for name, value in answers.items() if value}
+    if answers.get("location") == "OUTER_HIP":
+        turn.session.setdefault(FACTS, {})["outer_hip"] = True
+    return answers
 
 
 def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
@@ -36,9 +43,13 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
         return turn.say(lead, question=step.question.prompt, reprompt=step.question.reprompt)
     outcome = step.outcome
     session.pop(KNOWN_ANSWERS, None)
-    if outcome.urgency == "emergency_now":
+    if outcome.is_emergency:
         return turn.say(lead + [outcome.text], question=None)
-    return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.anything_else"))
+    if not outcome.offers_stretching:
+        session[FACTS]["no_stretching"] = True
+        return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.anything_else"))
+    return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.start_stretches"),
+                    offer=OFFER_START_STRETCHES)
 
 
 class RedFlag(Handler):
@@ -84,21 +95,16 @@ class TriageAnswer(Handler):
         return speak_step(turn, self.services.triage.answer(turn.session[TRIAGE], answers), [])
 
 
-class OfferReply(Handler):
-    """Yes or no to the offer the last response made (start or carry on with the questions)."""
+def accept_triage(turn: Turn) -> Response:
+    return start_triage(turn, turn.services.triage)
 
-    def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in ("AMAZON.YesIntent", "AMAZON.NoIntent") and PENDING_OFFER in turn.session
 
-    def answer(self, turn: Turn) -> Response:
-        offer = turn.session.get(PENDING_OFFER)
-        accepted = intent_name(turn) == "AMAZON.YesIntent"
-        if offer == OFFER_RESUME_TRIAGE and accepted:
-            question = self.services.triage.current(turn.session[TRIAGE])
-            return turn.say([], question=question.prompt, reprompt=question.reprompt)
-        if offer == OFFER_TRIAGE and accepted:
-            return start_triage(turn, self.services.triage)
-        lead = []
-        if turn.session.pop(TRIAGE, None) is not None:
-            lead.append(turn.text("prompts.triage_stopped"))
-        return turn.say(lead, question=turn.text("prompts.questions.what_next"))
+def resume_triage(turn: Turn) -> Response:
+    question = turn.services.triage.current(turn.session[TRIAGE])
+    return turn.say([], question=question.prompt, reprompt=question.reprompt)
+
+
+def stop_triage(turn: Turn) -> Response:
+    """No to starting or carrying on with the questions."""
+    lead = [turn.text("prompts.triage_stopped")] if turn.session.pop(TRIAGE, None) is not None else []
+    return turn.say(lead, question=turn.text("prompts.questions.what_next"))

@@ -8,11 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 from ask_sdk_model.ui import StandardCard
 
+from skill.domain import screens
 from skill.domain.content import Content
+from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
 
@@ -24,6 +28,8 @@ PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
 TRIAGE = "triage"                   # the triage engine's state while a triage runs
 KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
 FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
+ROUTINE = "routine"                 # the stretch routine under way: {"id", "step", "paused"}
+REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
 
 # Offers a yes/no can answer.
 OFFER_TRIAGE = "start_triage"
@@ -36,6 +42,50 @@ class Services:
     content: Content
     composer: SpeechComposer
     triage: TriageEngine
+    routines: Routines
+    apl_documents: dict[str, dict]
+
+
+class Preferences:
+    """What the skill remembers between sessions (routine progress, reminder opt-in, intro heard).
+
+    If the store is down, every health answer still works: reads give defaults and writes
+    report failure, so only the preference features say they are unavailable.
+    """
+
+    def __init__(self, handler_input: HandlerInput):
+        self._attributes = handler_input.attributes_manager
+        self.available = True
+
+    def get(self, name: str, default: Any = None) -> Any:
+        try:
+            return self._attributes.persistent_attributes.get(name, default)
+        except PersistenceException:
+            self.available = False
+            return default
+
+    def update(self, **values: Any) -> bool:
+        """Set (or, with None, forget) attributes and save; False when the store is unavailable."""
+        try:
+            attributes = self._attributes.persistent_attributes
+            for name, value in values.items():
+                if value is None:
+                    attributes.pop(name, None)
+                else:
+                    attributes[name] = value
+            self._attributes.save_persistent_attributes()
+            return True
+        except PersistenceException:
+            self.available = False
+            return False
+
+    def forget_all(self) -> bool:
+        try:
+            self._attributes.delete_persistent_attributes()
+            return True
+        except PersistenceException:
+            self.available = False
+            return False
 
 
 class Turn:
@@ -43,6 +93,7 @@ class Turn:
         self.handler_input = handler_input
         self.services = services
         self._envelope = handler_input.request_envelope
+        self.preferences = Preferences(handler_input)
 
     @property
     def request(self) -> Any:
@@ -59,8 +110,8 @@ class Turn:
             return {}
         return self.handler_input.attributes_manager.session_attributes
 
-    def text(self, key: str) -> str:
-        return self.services.content.say(key)
+    def text(self, key: str, **values: object) -> str:
+        return self.services.content.say(key, **values)
 
     def slot_id(self, name: str) -> str | None:
         """The entity-resolved id of a custom slot, or None when absent or not matched."""
@@ -82,11 +133,19 @@ class Turn:
             return None
         return (self.request.intent.slots or {}).get(name)
 
+    @property
+    def has_screen(self) -> bool:
+        """Only devices that declare APL get screens (rule 58); the rest lose nothing."""
+        interfaces = getattr(getattr(self._envelope.context, "system", None), "device", None)
+        interfaces = getattr(interfaces, "supported_interfaces", None)
+        return getattr(interfaces, "alexa_presentation_apl", None) is not None
+
     def say(self, body: Sequence[Part], *, question: str | None, reprompt: str | None = None,
-            offer: str | None = None) -> Response:
+            offer: str | None = None, stretch: StretchStep | None = None) -> Response:
         """Answer with the composer. A question keeps the session open; none closes it.
 
         `offer` names what a following yes/no would accept; any other answer withdraws it.
+        `stretch` shows that stretch step on a screen instead of the answer text.
         """
         session = self.session
         reply = self.services.composer.compose(
@@ -97,7 +156,20 @@ class Turn:
         if offer:
             session[PENDING_OFFER] = offer
         session[LAST_REPLY] = {"ssml": reply.ssml, "reprompt": reply.reprompt_ssml}
+        if self.has_screen:
+            self._show(reply, stretch)
         return self.respond(reply)
+
+    def _show(self, reply: Reply, stretch: StretchStep | None) -> None:
+        safety = self.services.composer.guidance(self.locale, full=False)
+        if stretch is not None:
+            document = "stretch_step"
+            data = screens.step_datasource(stretch, safety, self.services.routines.step_label(stretch))
+        else:
+            document = "answer"
+            data = screens.answer_datasource(reply.card_title, reply.body_text, safety)
+        self.handler_input.response_builder.add_directive(
+            RenderDocumentDirective(token=document, document=self.services.apl_documents[document], datasources=data))
 
     def repeat_last(self) -> Response | None:
         last = self.session.get(LAST_REPLY)

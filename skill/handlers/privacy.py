@@ -1,0 +1,27 @@
+""""Forget me": delete everything remembered about the user, after they confirm by voice."""
+from __future__ import annotations
+
+from ask_sdk_model import Response
+
+from skill.handlers.base import Handler, intent_name
+from skill.handlers.turn import Turn
+
+OFFER_FORGET_ME = "forget_me"
+
+
+class ForgetMe(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "ForgetMeIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        return turn.say([turn.text("prompts.forget_me_confirm")], question=turn.text("prompts.questions.forget_me"),
+                        offer=OFFER_FORGET_ME)
+
+
+def forget(turn: Turn) -> Response:
+    key = "prompts.forget_me_done" if turn.preferences.forget_all() else "prompts.preferences_unavailable"
+    return turn.say([turn.text(key)], question=turn.text("prompts.questions.what_next"))
+
+
+def keep(turn: Turn) -> Response:
+    return turn.say([turn.text("prompts.forget_me_kept")], question=turn.text("prompts.questions.what_next"))

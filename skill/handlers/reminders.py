@@ -1,0 +1,148 @@
+"""Stretch reminders through the Alexa Reminders API.
+
+The user confirms each reminder (time and recurrence said back) before it is created; with
+no permission yet, Alexa asks for it by voice, and a refusal gets a card, never a false "done".
+API failures get a short apology and the session goes on.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from ask_sdk_model import Response
+
+from skill import alexa_api
+from skill.domain.reminders import PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, to_request_body
+from skill.handlers.base import Handler, intent_name, request_type
+from skill.handlers.turn import REMINDER_BODY, Turn
+
+log = logging.getLogger("hip_helper.reminders")
+
+OFFER_CREATE_REMINDER = "create_reminder"
+PERMISSION_TOKEN = "stretch-reminder"
+
+
+def _what_next(turn: Turn) -> str:
+    return turn.text("prompts.questions.what_next")
+
+
+def _apology(turn: Turn, error: alexa_api.AlexaApiError) -> Response:
+    log.warning("reminders API %s failed with %s", error.operation, error.status)
+    return turn.say([turn.text("prompts.reminders.unavailable")], question=_what_next(turn))
+
+
+def _permission_card(turn: Turn, lead: list[str]) -> Response:
+    response = turn.say(lead + [turn.text("prompts.reminders.permission_needed")], question=_what_next(turn))
+    response.card = alexa_api.reminder_permission_card()
+    return response
+
+
+class SetReminder(Handler):
+    """"Remind me to stretch every day at 7 am": work out the plan, then ask the user to confirm it."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "SetReminderIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        factory = turn.handler_input.service_client_factory
+        device_id = turn.handler_input.request_envelope.context.system.device.device_id
+        time_zone = alexa_api.device_time_zone(factory, device_id)
+        if time_zone is None:
+            return turn.say([turn.text("prompts.reminders.no_time_zone")], question=_what_next(turn))
+        now = datetime.now(timezone.utc)
+        plan = plan_reminder(time_slot=turn.slot_value("time"), date_slot=turn.slot_value("date"),
+                             frequency_slot=turn.slot_id("frequency"), time_zone=time_zone, now=now)
+        if isinstance(plan, PlanIssue):
+            return turn.say([turn.text(f"prompts.reminders.{plan.value}")], question=_what_next(turn))
+        body = to_request_body(plan, turn.text("prompts.reminders.text"), turn.locale or "en-US", now)
+        turn.session[REMINDER_BODY] = {"body": body, "when": plan.spoken_when, "time": plan.spoken_time}
+        return turn.say(_plan_notes(turn, plan),
+                        question=turn.text("prompts.questions.confirm_reminder", when=plan.spoken_when,
+                                           time=plan.spoken_time),
+                        offer=OFFER_CREATE_REMINDER)
+
+
+def _plan_notes(turn: Turn, plan: ReminderPlan) -> list[str]:
+    notes = []
+    if plan.part_of_day:
+        notes.append(turn.text("prompts.reminders.part_of_day", part_of_day=plan.part_of_day, time=plan.spoken_time))
+    if plan.spoken_start:
+        notes.append(turn.text("prompts.reminders.starting", start=plan.spoken_start))
+    return notes
+
+
+def create_confirmed(turn: Turn) -> Response:
+    """The user said yes to the reminder: create it, or ask for the permission first."""
+    pending = turn.session.get(REMINDER_BODY)
+    try:
+        alexa_api.require_consent_token(turn.handler_input.request_envelope)
+        alexa_api.create_reminder(turn.handler_input.service_client_factory, pending["body"])
+    except alexa_api.PermissionRequired:
+        # Keep the confirmed reminder for when Alexa comes back with the user's answer.
+        builder = turn.handler_input.response_builder
+        builder.add_directive(alexa_api.reminder_permission_directive(PERMISSION_TOKEN))
+        return builder.response
+    except alexa_api.AlexaApiError as error:
+        turn.session.pop(REMINDER_BODY, None)
+        return _apology(turn, error)
+    turn.session.pop(REMINDER_BODY, None)
+    turn.preferences.update(reminders=True)
+    return turn.say([turn.text("prompts.reminders.created", when=pending["when"], time=pending["time"])],
+                    question=_what_next(turn))
+
+
+def decline_reminder(turn: Turn) -> Response:
+    turn.session.pop(REMINDER_BODY, None)
+    return turn.say([turn.text("prompts.reminders.not_set")], question=_what_next(turn))
+
+
+class PermissionAnswer(Handler):
+    """Alexa's Connections.Response to the voice permission request."""
+
+    def matches(self, turn: Turn) -> bool:
+        return request_type(turn) == "Connections.Response"
+
+    def answer(self, turn: Turn) -> Response:
+        answer = alexa_api.parse_permission_answer(turn.request)
+        if answer.accepted and REMINDER_BODY in turn.session:
+            return create_confirmed(turn)
+        turn.session.pop(REMINDER_BODY, None)
+        return _permission_card(turn, [turn.text("prompts.reminders.not_set")])
+
+
+class ListReminders(Handler):
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "ListRemindersIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        try:
+            alerts = alexa_api.list_reminders(turn.handler_input.service_client_factory)
+        except alexa_api.PermissionRequired:
+            return _permission_card(turn, [])
+        except alexa_api.AlexaApiError as error:
+            return _apology(turn, error)
+        count = sum(is_stretch_reminder(alert, turn.text("prompts.reminders.text")) for alert in alerts)
+        key = {0: "count_none", 1: "count_one"}.get(count, "count_many")
+        return turn.say([turn.text(f"prompts.reminders.{key}", count=count)], question=_what_next(turn))
+
+
+class CancelReminders(Handler):
+    """"Cancel my stretch reminders": deletes only this skill's stretch reminders."""
+
+    def matches(self, turn: Turn) -> bool:
+        return intent_name(turn) == "CancelRemindersIntent"
+
+    def answer(self, turn: Turn) -> Response:
+        factory = turn.handler_input.service_client_factory
+        text = turn.text("prompts.reminders.text")
+        try:
+            ours = [alert for alert in alexa_api.list_reminders(factory) if is_stretch_reminder(alert, text)]
+            for alert in ours:
+                alexa_api.delete_reminder(factory, alert["alertToken"])
+        except alexa_api.PermissionRequired:
+            return _permission_card(turn, [])
+        except alexa_api.AlexaApiError as error:
+            return _apology(turn, error)
+        turn.preferences.update(reminders=False)
+        key = "prompts.reminders.cancelled" if ours else "prompts.reminders.cancelled_none"
+        return turn.say([turn.text(key, count=len(ours))], question=_what_next(turn))

@@ -1,0 +1,129 @@
+"""Guided stretching through real requests: steps, pauses, next/pause/resume, remembered progress."""
+import re
+
+import pytest
+
+from conftest import SKILL_ID, production_app_with
+from alexa_requests import AlexaSession
+from speech_text import heard, session_open
+
+SAFETY_LINE = "stop straight away if a stretch hurts"
+CROSS_BODY_STRETCH = "Seated buttock stretch"
+
+
+def routine_slot(alexa, routine_id):
+    return alexa.slot("routine", routine_id.lower(), slot_type="StretchRoutine", resolved_id=routine_id)
+
+
+def start(alexa, routine_id="COOL_DOWN"):
+    return alexa.intent("StartRoutineIntent", routine_slot(alexa, routine_id))
+
+
+def step_titles_heard(reply):
+    return reply["sessionAttributes"]["routine"]
+
+
+def test_a_routine_starts_with_the_safety_line_and_the_first_step(alexa):
+    reply = start(alexa)
+    text = heard(reply)
+    assert SAFETY_LINE in text
+    assert "thirty seconds" in text.lower() or "30 seconds" in text
+    ssml = reply["response"]["outputSpeech"]["ssml"]
+    pauses = [int(seconds) for seconds in re.findall(r'<break time="(\d+)s"/>', ssml)]
+    assert pauses and max(pauses) <= 10 and sum(pauses) >= 30   # a 30 s hold, as breaks of at most 10 s
+    assert text.endswith("Ready for the next one?") and session_open(reply)
+    assert "call 911" in text  # the guidance, as in every answer
+    assert reply["sessionAttributes"]["routine"] == {"id": "cool_down", "step": 1}
+
+
+def test_next_yes_pause_and_resume_move_through_the_routine(alexa):
+    start(alexa)
+    assert alexa.intent("AMAZON.NextIntent")["sessionAttributes"]["routine"]["step"] == 2
+    assert alexa.intent("AMAZON.YesIntent")["sessionAttributes"]["routine"]["step"] == 3
+    paused = alexa.intent("AMAZON.PauseIntent")
+    assert "Paused" in heard(paused) and session_open(paused)
+    resumed = alexa.intent("AMAZON.ResumeIntent")
+    assert "carry on" in heard(resumed) and resumed["sessionAttributes"]["routine"]["step"] == 3
+    assert alexa.intent("AMAZON.StartOverIntent")["sessionAttributes"]["routine"]["step"] == 1
+
+
+def test_the_last_step_closes_the_routine_with_the_guidance(alexa):
+    reply = start(alexa, "WARM_UP")
+    while reply["response"].get("shouldEndSession") is False:
+        reply = alexa.intent("AMAZON.NextIntent")
+    text = heard(reply)
+    assert "warm-up" in text.lower() and "call 911" in text and "See a doctor" in text
+    assert not text.endswith("?")
+    again = alexa.intent("ResumeRoutineIntent")  # a new session: nothing left to resume
+    assert "don't have a stretch routine in progress" in heard(again)
+
+
+def test_continue_in_a_later_session_resumes_where_the_user_stopped(alexa):
+    start(alexa)
+    alexa.intent("AMAZON.NextIntent")
+    alexa.intent("AMAZON.StopIntent")          # session ends; progress stays remembered
+    reply = alexa.intent("ResumeRoutineIntent")
+    assert reply["sessionAttributes"]["routine"] == {"id": "cool_down", "step": 2}
+    assert "carry on" in heard(reply)
+
+
+def test_outer_hip_pain_leaves_out_stretches_across_the_body(alexa):
+    alexa.intent("DescribePainIntent",
+                 alexa.slot("location", "outer hip", slot_type="PainLocation", resolved_id="OUTER_HIP"))
+    reply = start(alexa, "HIPS")
+    assert "pull your leg across your body" in heard(reply)
+    spoken = [heard(reply)]
+    while reply["response"].get("shouldEndSession") is False:
+        reply = alexa.intent("AMAZON.NextIntent")
+        spoken.append(heard(reply))
+    assert not any("Cross your" in text or "twist" in text.lower() for text in spoken)
+
+
+def test_without_outer_hip_pain_the_cross_body_stretch_is_included(alexa):
+    reply = start(alexa, "HIPS")
+    titles = []
+    while reply["response"].get("shouldEndSession") is False:
+        titles.append(reply["response"]["card"]["text"])
+        reply = alexa.intent("AMAZON.NextIntent")
+    assert any("twist" in text.lower() or "cross" in text.lower() for text in titles)
+
+
+def test_no_routine_after_an_outcome_that_rules_stretching_out(alexa):
+    alexa.intent("StartTriageIntent")
+    alexa.intent("AMAZON.NoIntent")
+    alexa.intent("AMAZON.NoIntent")
+    alexa.intent("DescribePainIntent",
+                 alexa.slot("location", "outer hip", slot_type="PainLocation", resolved_id="OUTER_HIP"))
+    outcome = alexa.intent("DescribePainIntent",
+                           alexa.slot("timing", "at night", slot_type="PainTiming", resolved_id="REST_OR_NIGHT"))
+    assert "doctor" in heard(outcome) and "stretch" not in heard(outcome).lower().split("see a doctor")[-1]
+    reply = start(alexa)
+    assert "won't guide you through stretches" in heard(reply)
+    assert "routine" not in reply["sessionAttributes"]
+
+
+def test_screen_devices_get_the_step_on_screen_and_others_get_no_apl(production_app, signer):
+    on_show = AlexaSession(production_app.test_client(), signer, SKILL_ID, user_id="amzn1.ask.account.SHOW",
+                           screen=True)
+    reply = start(on_show)
+    directives = reply["response"]["directives"]
+    assert [d["type"] for d in directives] == ["Alexa.Presentation.APL.RenderDocument"]
+    payload = directives[0]["datasources"]["payload"]
+    assert payload["stepLabel"].startswith("Step 1 of") and payload["title"]
+    assert "911" in payload["safety"]
+    answer = on_show.intent("PreventionIntent")["response"]["directives"][0]
+    assert "treadmill" in answer["datasources"]["payload"]["text"]
+    voice_only = AlexaSession(production_app.test_client(), signer, SKILL_ID, user_id="amzn1.ask.account.DOT")
+    assert "directives" not in start(voice_only)["response"]
+
+
+def test_an_unavailable_store_only_affects_the_preference_features(signer, tmp_path):
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the database folder should be")
+    app = production_app_with(signer, db_path=blocked / "prefs.sqlite3")
+    alexa = AlexaSession(app.test_client(), signer, SKILL_ID)
+    assert "impact" in heard(alexa.intent("CausesIntent"))
+    assert heard(alexa.launch()).startswith("Welcome to Hip Helper")
+    reply = start(alexa)
+    assert "can't reach my memory" in heard(reply) and SAFETY_LINE in heard(reply)
+    assert "can't reach my memory" in heard(alexa.intent("ResumeRoutineIntent"))
