@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench check-model chat triage-graph clean
+.PHONY: run test bench check-model chat triage-graph skill-package lambda-package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,5 +38,19 @@ chat: $(RUN_STAMP)
 triage-graph: $(RUN_STAMP)
 	$(BIN)/hip-helper triage-graph
 
+# What the ASK CLI / SMAPI uploads: the manifest plus the interaction model, which lives once in interaction_model/.
+skill-package: $(RUN_STAMP)
+	$(BIN)/hip-helper check-model
+	rm -rf build/skill-package && mkdir -p build/skill-package/interactionModels/custom
+	cp deploy/skill-package/skill.json build/skill-package/
+	cp interaction_model/*.json build/skill-package/interactionModels/custom/
+
+# An AWS Lambda zip: the package, its dependencies (with DynamoDB) and the content.
+lambda-package: $(RUN_STAMP)
+	rm -rf build/lambda && mkdir -p build/lambda
+	$(BIN)/python -m pip install --quiet --target build/lambda '.[dynamodb]'
+	cp -r content build/lambda/content
+	cd build/lambda && ../../$(BIN)/python -m zipfile -c ../hip-helper-lambda.zip .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .bench
+	rm -rf $(VENV) .pytest_cache .bench build

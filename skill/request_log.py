@@ -38,6 +38,8 @@ class RequestLog:
 
     @staticmethod
     def _write(envelope: dict | None, status: int, started: float, **extra: Any) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
         request = _get(envelope, "request")
         fields = {
             "request_id": _get(request, "requestId"),

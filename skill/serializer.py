@@ -98,6 +98,7 @@ def _enum_converter(enum_type: type[Enum]) -> Converter:
 
 
 _IMMUTABLE_DEFAULTS = (type(None), str, int, float, bool, Enum)
+_PLAIN_JSON = frozenset({str, int, float, bool, type(None)})
 
 
 def _is_extended_calendar_date(text: str) -> bool:
@@ -141,6 +142,8 @@ class FastSerializer(DefaultSerializer):
         return self._convert(parsed, obj_type)
 
     def serialize(self, obj: Any) -> Any:
+        if type(obj) in _PLAIN_JSON:  # most values in a response; skip the per-type lookup
+            return obj
         try:
             serializer = self._serializers[type(obj)]
         except KeyError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model import Response
 
 from skill.handlers.turn import Services, Turn
 
@@ -13,10 +13,10 @@ class Handler(AbstractRequestHandler):
         self.services = services
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return self.matches(Turn(handler_input, self.services))
+        return self.matches(Turn.of(handler_input, self.services))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.answer(Turn(handler_input, self.services))
+        return self.answer(Turn.of(handler_input, self.services))
 
     def matches(self, turn: Turn) -> bool:
         raise NotImplementedError
@@ -26,11 +26,8 @@ class Handler(AbstractRequestHandler):
 
 
 def intent_name(turn: Turn) -> str | None:
-    request = turn.request
-    if isinstance(request, IntentRequest) and request.intent is not None:
-        return request.intent.name
-    return None
+    return turn.intent_name
 
 
 def request_type(turn: Turn) -> str | None:
-    return getattr(turn.request, "object_type", None)
+    return turn.request_type

@@ -26,7 +26,7 @@ class CatchAll(AbstractExceptionHandler):
         return True
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        turn = Turn(handler_input, self.services)
+        turn = Turn.of(handler_input, self.services)
         kind = request_type(turn)
         if kind == "SessionEndedRequest" or handler_input.request_envelope.session is None:
             return turn.silent()

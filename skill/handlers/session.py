@@ -4,6 +4,7 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler, intent_name, request_type
+from skill.handlers.triage import current_question
 from skill.handlers.turn import OFFER_TRIAGE, TRIAGE, Turn
 
 
@@ -47,9 +48,8 @@ class Help(Handler):
         return intent_name(turn) == "AMAZON.HelpIntent"
 
     def answer(self, turn: Turn) -> Response:
-        state = turn.session.get(TRIAGE)
-        if state:
-            question = self.services.triage.current(state)
+        question = current_question(turn)
+        if question:
             return turn.say([turn.text("prompts.help_in_triage")], question=question.prompt,
                             reprompt=question.reprompt)
         return turn.say([turn.text("prompts.help")], question=turn.text("prompts.questions.what_next"))
@@ -71,11 +71,9 @@ class Repeat(Handler):
         return intent_name(turn) == "AMAZON.RepeatIntent"
 
     def answer(self, turn: Turn) -> Response:
-        state = turn.session.get(TRIAGE)
-        if state:
-            question = self.services.triage.current(state)
-            return turn.say([], question=question.repeat_slowly or question.prompt,
-                            reprompt=question.reprompt)
+        question = current_question(turn)
+        if question:
+            return turn.say([], question=question.repeat_slowly or question.prompt, reprompt=question.reprompt)
         return turn.repeat_last() or turn.say([turn.text("prompts.nothing_to_repeat")],
                                               question=turn.text("prompts.questions.what_next"))
 
@@ -101,9 +99,8 @@ class Fallback(Handler):
         return intent_name(turn) in self.CONTEXTLESS
 
     def answer(self, turn: Turn) -> Response:
-        state = turn.session.get(TRIAGE)
-        if state:
-            question = self.services.triage.current(state)
+        question = current_question(turn)
+        if question:
             return turn.say([turn.text("prompts.fallback_in_triage")], question=question.prompt,
                             reprompt=question.reprompt)
         return turn.say([turn.text("prompts.fallback")], question=turn.text("prompts.questions.what_next"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
-from skill.domain.triage import Step
+from skill.domain.triage import Question, Step, TriageStateError
 from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.base import Handler, intent_name
 from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
@@ -29,6 +29,18 @@ def described_answers(turn: Turn) -> dict[str, str]:
     if answers.get("location") == "OUTER_HIP":
         turn.session.setdefault(FACTS, {})["outer_hip"] = True
     return answers
+
+
+def current_question(turn: Turn) -> Question | None:
+    """The triage question awaiting an answer, if a triage runs; a state this table can't read is dropped."""
+    state = turn.session.get(TRIAGE)
+    if not state:
+        return None
+    try:
+        return turn.services.triage.current(state)
+    except TriageStateError:
+        turn.session.pop(TRIAGE, None)
+        return None
 
 
 def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
@@ -92,7 +104,12 @@ class TriageAnswer(Handler):
     def answer(self, turn: Turn) -> Response:
         name = intent_name(turn)
         answers = {"yes_no": YES_NO[name]} if name in YES_NO else described_answers(turn)
-        return speak_step(turn, self.services.triage.answer(turn.session[TRIAGE], answers), [])
+        try:
+            step = self.services.triage.answer(turn.session[TRIAGE], answers)
+        except TriageStateError:
+            # A state from another version of the table: start the questions again, safety first.
+            return start_triage(turn, self.services.triage)
+        return speak_step(turn, step, [])
 
 
 def accept_triage(turn: Turn) -> Response:
@@ -100,7 +117,9 @@ def accept_triage(turn: Turn) -> Response:
 
 
 def resume_triage(turn: Turn) -> Response:
-    question = turn.services.triage.current(turn.session[TRIAGE])
+    question = current_question(turn)
+    if question is None:
+        return accept_triage(turn)
     return turn.say([], question=question.prompt, reprompt=question.reprompt)
 
 

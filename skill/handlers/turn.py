@@ -5,6 +5,7 @@ guidance, escaping, limits and end-of-session rules hold for every handler alike
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -30,6 +31,8 @@ KNOWN_ANSWERS = "known_answers"     # what the user described before the triage 
 FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
 ROUTINE = "routine"                 # the stretch routine under way: {"id", "step", "paused"}
 REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
+
+TURN = "turn"                       # request attribute: this request's Turn
 
 # Offers a yes/no can answer.
 OFFER_TRIAGE = "start_triage"
@@ -93,7 +96,30 @@ class Turn:
         self.handler_input = handler_input
         self.services = services
         self._envelope = handler_input.request_envelope
-        self.preferences = Preferences(handler_input)
+
+    @classmethod
+    def of(cls, handler_input: HandlerInput, services: Services) -> "Turn":
+        """The request's one Turn: every handler's predicate reads the same one."""
+        cache = handler_input.attributes_manager.request_attributes
+        turn = cache.get(TURN)
+        if turn is None:
+            turn = cache[TURN] = cls(handler_input, services)
+        return turn
+
+    @functools.cached_property
+    def intent_name(self) -> str | None:
+        request = self.request
+        if isinstance(request, IntentRequest) and request.intent is not None:
+            return request.intent.name
+        return None
+
+    @functools.cached_property
+    def request_type(self) -> str | None:
+        return getattr(self.request, "object_type", None)
+
+    @functools.cached_property
+    def preferences(self) -> Preferences:
+        return Preferences(self.handler_input)
 
     @property
     def request(self) -> Any:
