@@ -5,10 +5,10 @@ import argparse
 import ipaddress
 import logging
 import sys
-from pathlib import Path
 
 from skill.domain.content import ContentError
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings, SettingsError
+from skill.simulator.cli import register as register_simulator
 
 GUNICORN_CONFIG = PROJECT_ROOT / "deploy" / "gunicorn.conf.py"
 
@@ -77,13 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph_parser = commands.add_parser("triage-graph", help="print the triage decision table as Mermaid")
     graph_parser.set_defaults(run=triage_graph)
+    register_simulator(commands)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=Settings.from_env().log_level, format="%(message)s")
     try:
+        logging.basicConfig(level=Settings.from_env().log_level, format="%(message)s")
         return args.run(args)
     except (SettingsError, ContentError) as error:
         print(f"hip-helper: {error}", file=sys.stderr)

@@ -388,7 +388,7 @@ def _parsed(raw_body: bytes) -> Any:
 def alexa_api_server_fixture(tmp_path: Path) -> Iterator[AlexaApiServer]:
     """`alexa_api_server`: a started server with fresh TLS material and state, stopped after the test.
 
-    Use it with `from tests.alexa_api_server import alexa_api_server_fixture  # noqa: F401`.
+    tests/conftest.py registers this module as a plugin, so every test can ask for it.
     """
     with AlexaApiServer(tmp_path) as server:
         yield server

@@ -7,7 +7,6 @@ import copy
 
 import pytest
 
-from alexa_api_server import alexa_api_server_fixture  # noqa: F401  (the `alexa_api_server` fixture)
 from alexa_requests import AlexaSession
 from conftest import SKILL_ID, production_app_with
 from speech_text import heard, session_open

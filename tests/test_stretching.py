@@ -1,8 +1,6 @@
 """Guided stretching through real requests: steps, pauses, next/pause/resume, remembered progress."""
 import re
 
-import pytest
-
 from conftest import SKILL_ID, production_app_with
 from alexa_requests import AlexaSession
 from speech_text import heard, session_open

@@ -1,0 +1,303 @@
+"""What Alexa makes of a typed utterance: a launch, a one-shot, or an intent with slots.
+
+Sample utterances are compiled once into regular expressions, following virtual-alexa's matcher:
+the best sample has the most literal (non-slot) characters, ties go to more recognised slots,
+and a sample whose custom slots all hold known values beats one that needs ER_SUCCESS_NO_MATCH.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from datetime import date
+from typing import Any, Mapping
+
+from skill.simulator.builtin_slots import builtin_converter, spell_out_digits
+from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
+
+FALLBACK_INTENT = "AMAZON.FallbackIntent"
+
+# Common phrasings Alexa maps to its built-in intents (used only for built-ins the model declares).
+BUILTIN_PHRASES: Mapping[str, tuple[str, ...]] = {
+    "AMAZON.YesIntent": ("yes", "yeah", "yep", "yup", "sure", "ok", "okay", "yes please", "of course",
+                         "correct", "that's right"),
+    "AMAZON.NoIntent": ("no", "nope", "nah", "no thanks", "no thank you", "not really"),
+    "AMAZON.HelpIntent": ("help", "help me", "what can i say", "what can i do", "how does this work"),
+    "AMAZON.StopIntent": ("stop", "quit", "exit", "shut up", "be quiet", "goodbye"),
+    "AMAZON.CancelIntent": ("cancel", "never mind", "forget it"),
+    "AMAZON.RepeatIntent": ("repeat", "repeat that", "say that again", "what", "come again", "pardon"),
+    "AMAZON.StartOverIntent": ("start over", "restart", "start again", "begin again"),
+    "AMAZON.NextIntent": ("next", "skip", "go on"),
+    "AMAZON.PreviousIntent": ("previous", "go back"),
+    "AMAZON.PauseIntent": ("pause", "hold on", "wait"),
+    "AMAZON.ResumeIntent": ("resume", "continue"),
+    "AMAZON.NavigateHomeIntent": ("go home", "home"),
+}
+
+_FILLER_WORDS = frozenset({"um", "uh", "please", "alexa", "so", "well", "okay"})
+_LAUNCH_VERBS = r"(?:open|ask|tell|launch|start|talk to|begin|use)"
+_ONE_SHOT_VERBS = r"(?:ask|tell|open)"
+_CONNECTING_WORDS = r"(?:to|about|for|if|whether|that)"
+_SUFFIX_CONNECTORS = r"(?:using|with|from)"
+
+_IRREGULAR_CONTRACTIONS = {"won't": "will not", "can't": "can not", "cannot": "can not",
+                           "shan't": "shall not", "let's": "let us", "ain't": "is not"}
+_CONTRACTION_SUFFIXES = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"),
+                         ("'d", " would"), ("'m", " am"))
+# "'s" is also the possessive ("hip's"), so only these words expand to "<word> is".
+_IS_CONTRACTIONS = frozenset({"it's", "that's", "what's", "there's", "here's", "he's", "she's",
+                              "where's", "how's", "who's", "when's", "why's"})
+
+
+def _expand_contraction(word: str) -> str:
+    if word in _IRREGULAR_CONTRACTIONS:
+        return _IRREGULAR_CONTRACTIONS[word]
+    if word in _IS_CONTRACTIONS:
+        return word[:-2] + " is"
+    for suffix, expansion in _CONTRACTION_SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return word[: -len(suffix)] + expansion
+    return word
+
+
+def normalize(text: str) -> str:
+    """Lowercase words separated by single spaces, contractions expanded ("I'm" == "i am").
+
+    Periods vanish ("a.m." -> "am") and other punctuation becomes a space ("7:30" -> "7 30").
+    """
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'").replace(".", "")
+    text = re.sub(r"[^a-z0-9' ]", " ", text)
+    words = (word.strip("'") for word in text.split())
+    return " ".join(_expand_contraction(word) for word in words if word)
+
+
+def strip_fillers(text: str) -> str:
+    """Drop "um", "please", "alexa"... at either end, but never the whole utterance ("okay" is a yes)."""
+    words = text.split()
+    while len(words) > 1 and words[0] in _FILLER_WORDS:
+        words.pop(0)
+    while len(words) > 1 and words[-1] in _FILLER_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
+_BUILTIN_INTENT_BY_PHRASE = {
+    normalize(phrase): intent_name for intent_name, phrases in BUILTIN_PHRASES.items() for phrase in phrases
+}
+
+
+def builtin_intent_of(utterance: str) -> str | None:
+    """The built-in intent a plain phrase like "yeah" or "no thanks" means, model or not."""
+    return _BUILTIN_INTENT_BY_PHRASE.get(strip_fillers(normalize(utterance)))
+
+
+@dataclass(frozen=True)
+class EntityResolution:
+    authority: str
+    matches: tuple[SlotValue, ...]
+
+    @property
+    def code(self) -> str:
+        return "ER_SUCCESS_MATCH" if self.matches else "ER_SUCCESS_NO_MATCH"
+
+    def to_json(self) -> dict[str, Any]:
+        authority: dict[str, Any] = {"authority": self.authority, "status": {"code": self.code}}
+        if self.matches:
+            authority["values"] = [{"value": {"name": value.name, "id": value.id}} for value in self.matches]
+        return {"resolutionsPerAuthority": [authority]}
+
+
+@dataclass(frozen=True)
+class SlotFill:
+    """One slot as Alexa sends it: always present, with a value only when the user said one."""
+
+    name: str
+    value: str | None = None
+    resolution: EntityResolution | None = None
+
+    @property
+    def resolved_id(self) -> str | None:
+        return self.resolution.matches[0].id if self.resolution and self.resolution.matches else None
+
+    def to_json(self) -> dict[str, Any]:
+        slot: dict[str, Any] = {"name": self.name, "confirmationStatus": "NONE"}
+        if self.value is not None:
+            slot["value"] = self.value
+        if self.resolution is not None:
+            slot["resolutions"] = self.resolution.to_json()
+        return slot
+
+
+@dataclass(frozen=True)
+class IntentMatch:
+    name: str
+    slots: Mapping[str, SlotFill] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "confirmationStatus": "NONE",
+                "slots": {name: slot.to_json() for name, slot in self.slots.items()}}
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What Alexa heard: `invoked` means the skill was named, so a new session starts."""
+
+    invoked: bool
+    intent: IntentMatch | None  # None: only "open hip helper", a LaunchRequest
+
+    @property
+    def is_launch(self) -> bool:
+        return self.intent is None
+
+
+class UnroutableUtterance(LookupError):
+    """Nothing matched and the model has no AMAZON.FallbackIntent to route it to."""
+
+
+@dataclass
+class _SamplePattern:
+    intent: Intent
+    literal_chars: int
+    slots: tuple[Slot, ...]  # capture group i holds slots[i]
+    loose: re.Pattern[str]  # every slot captures any words
+    strict_source: str  # custom slots capture only their declared values and synonyms
+
+    @cached_property
+    def strict(self) -> re.Pattern[str]:
+        # Compiled on first use: value alternations are large, and most samples never get this far.
+        return re.compile(self.strict_source)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    score: tuple[int, ...]
+    match: IntentMatch
+
+
+def _alternation(forms: list[str]) -> str:
+    # Longest first, so "outer hip" is tried before "outer".
+    return "(" + "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)) + ")"
+
+
+class UtteranceResolver:
+    """Resolves utterances against one interaction model; build once, resolve many times."""
+
+    def __init__(self, model: InteractionModel, skill_id: str, *, today: date | None = None,
+                 builtin_phrases: bool = True) -> None:
+        self._model = model
+        self._skill_id = skill_id
+        self._today = today or date.today()
+        self._value_index = {name: self._index_values(slot_type) for name, slot_type in model.slot_types.items()}
+        self._patterns = [
+            self._compile(intent, sample)
+            for intent in model.intents
+            for sample in self._samples_of(intent, builtin_phrases)
+        ]
+        invocation = re.escape(normalize(model.invocation_name))
+        self._launch = re.compile(rf"^{_LAUNCH_VERBS} {invocation}$")
+        self._one_shot = (
+            re.compile(rf"^{_ONE_SHOT_VERBS} {invocation} (?:{_CONNECTING_WORDS} )?(?P<rest>.+)$"),
+            re.compile(rf"^(?P<rest>.+) {_SUFFIX_CONNECTORS} {invocation}$"),
+        )
+
+    @staticmethod
+    def _samples_of(intent: Intent, builtin_phrases: bool) -> tuple[str, ...]:
+        extra = BUILTIN_PHRASES.get(intent.name, ()) if builtin_phrases else ()
+        return intent.samples + extra
+
+    @staticmethod
+    def _index_values(slot_type: SlotType) -> dict[str, tuple[SlotValue, ...]]:
+        index: dict[str, tuple[SlotValue, ...]] = {}
+        for value in slot_type.values:
+            for form in {normalize(spoken) for spoken in value.spoken_forms} - {""}:
+                index[form] = index.get(form, ()) + (value,)
+        return index
+
+    def _compile(self, intent: Intent, sample: str) -> _SamplePattern:
+        slots_by_name = {slot.name: slot for slot in intent.slots}
+        strict_parts: list[str] = []
+        loose_parts: list[str] = []
+        captured: list[Slot] = []
+        literal_chars = 0
+        for piece in re.split(r"(\{[^{}]+\})", sample):
+            if piece.startswith("{") and piece.endswith("}"):
+                # A reference to an undeclared slot captures free text, as an untyped slot would.
+                slot = slots_by_name.get(piece[1:-1], Slot(piece[1:-1], ""))
+                captured.append(slot)
+                values = self._value_index.get(slot.type)
+                strict_parts.append(_alternation(list(values)) if values else "(.+?)")
+                loose_parts.append("(.+?)")
+            elif literal := normalize(piece):
+                literal_chars += len(literal)
+                strict_parts.append(re.escape(literal))
+                loose_parts.append(re.escape(literal))
+        return _SamplePattern(
+            intent=intent, literal_chars=literal_chars, slots=tuple(captured),
+            loose=re.compile("^" + " ".join(loose_parts) + "$"),
+            strict_source="^" + " ".join(strict_parts) + "$",
+        )
+
+    def resolve(self, utterance: str) -> Understanding:
+        variants = self._variants(utterance)
+        for text in variants:
+            if self._launch.match(text):
+                return Understanding(invoked=True, intent=None)
+        for text in variants:
+            for pattern in self._one_shot:
+                if found := pattern.match(text):
+                    return Understanding(invoked=True, intent=self.match_intent(found.group("rest")))
+        return Understanding(invoked=False, intent=self.match_intent(utterance))
+
+    def match_intent(self, utterance: str) -> IntentMatch:
+        """The intent an utterance spoken inside the skill's session goes to."""
+        candidates = [
+            candidate
+            for preference, text in enumerate(reversed(self._variants(utterance)))
+            for pattern in self._patterns
+            if (candidate := self._try(pattern, text, preference)) is not None
+        ]
+        if candidates:
+            return max(candidates, key=lambda candidate: candidate.score).match
+        if self._model.declares(FALLBACK_INTENT):
+            return IntentMatch(FALLBACK_INTENT)
+        raise UnroutableUtterance(
+            f'no sample utterance matches "{utterance}" and the model has no {FALLBACK_INTENT}'
+        )
+
+    @staticmethod
+    def _variants(utterance: str) -> list[str]:
+        """The utterance as typed, without filler words, and with digits spelled out, most literal first."""
+        text = normalize(utterance)
+        forms = [text, strip_fillers(text)]
+        forms += [spell_out_digits(form) for form in forms]
+        return list(dict.fromkeys(forms))
+
+    def _try(self, pattern: _SamplePattern, text: str, preference: int) -> _Candidate | None:
+        loose = pattern.loose.match(text)
+        if loose is None:  # the strict pattern only ever matches a subset of the loose one
+            return None
+        strict = pattern.strict.match(text)
+        # A sample made only of slots ("{location}") would swallow every utterance with
+        # ER_SUCCESS_NO_MATCH; Alexa sends such utterances to the FallbackIntent instead.
+        found = strict or (loose if pattern.literal_chars else None)
+        if found is None:
+            return None
+        fills = {slot.name: SlotFill(slot.name) for slot in pattern.intent.slots}
+        recognised = 0
+        for slot, spoken in zip(pattern.slots, found.groups()):
+            fills[slot.name], known = self._fill(slot, spoken)
+            recognised += known
+        score = (strict is not None, pattern.literal_chars, recognised, preference)
+        return _Candidate(score, IntentMatch(pattern.intent.name, fills))
+
+    def _fill(self, slot: Slot, spoken: str) -> tuple[SlotFill, bool]:
+        """The slot as Alexa fills it, and whether its value was recognised."""
+        if slot.type in self._value_index:
+            resolution = EntityResolution(
+                authority=f"amzn1.er-authority.echo-sdk.{self._skill_id}.{slot.type}",
+                matches=self._value_index[slot.type].get(spoken, ()),
+            )
+            return SlotFill(slot.name, spoken, resolution), bool(resolution.matches)
+        convert = builtin_converter(slot.type, self._today)
+        canonical = convert(spoken) if convert else None
+        return SlotFill(slot.name, canonical or spoken), canonical is not None

@@ -1,0 +1,185 @@
+"""Conversation tests: each tests/conversations/*.yaml is a scripted talk with the real skill.
+
+A file is a list of turns, or a mapping {device: {screen: true, ...}, turns: [...]} where `device`
+takes the fields of skill.simulator.envelopes.DeviceProfile. A turn:
+
+    - say: ask hip helper why does my hip hurt after running   # "" or ".silence" says nothing
+      intent: CausesIntent        # the intent reached, or the request type (LaunchRequest, ...)
+      slots: {location: OUTER_HIP}  # resolved ids of custom slots, values of built-in ones
+      hears: [fragment, ...]      # case-insensitive pieces of the plain-text speech
+      not_hears: [fragment, ...]
+      reprompt: [fragment, ...]
+      card: [fragment, ...]       # of "title: text"
+      session_open: true
+
+Every key but `say` is optional. Every turn that speaks must also give the emergency guidance:
+that is checked without being written down.
+"""
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
+from skill.simulator.engine import Simulator, Turn
+from skill.simulator.envelopes import DeviceProfile
+from skill.simulator.model import load_model
+from skill.simulator.nlu import EntityResolution, IntentMatch, SlotFill, Understanding, UtteranceResolver
+from skill.simulator.render import Reply
+from skill.simulator.transport import InProcessTransport
+
+CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
+REAL_MODEL = PROJECT_ROOT / "interaction_model" / "en-US.json"
+EMERGENCY_GUIDANCE = "emergency"
+TURN_KEYS = frozenset({"say", "intent", "slots", "hears", "not_hears", "reprompt", "card", "session_open"})
+DEVICE_KEYS = frozenset(field.name for field in dataclasses.fields(DeviceProfile))
+
+
+
+
+class ConversationFileError(ValueError):
+    """The YAML file itself is wrong (not the skill): a typo'd key, a non-string `say`..."""
+
+
+def _check_turn(number: int, turn: Any) -> dict[str, Any]:
+    if not isinstance(turn, dict) or "say" not in turn:
+        raise ConversationFileError(f"turn {number} needs a `say`")
+    if unknown := set(turn) - TURN_KEYS:
+        raise ConversationFileError(f"turn {number} has unknown keys {sorted(unknown)}; known: {sorted(TURN_KEYS)}")
+    if not isinstance(turn["say"], str):
+        # YAML reads a bare yes/no/on/off as a boolean.
+        raise ConversationFileError(f'turn {number}: `say` must be text; quote it, e.g. say: "no"')
+    return turn
+
+
+def load_conversation(path: Path) -> tuple[DeviceProfile, list[dict[str, Any]]]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if isinstance(document, list):
+        document = {"turns": document}
+    if not isinstance(document, dict) or not isinstance(document.get("turns"), list):
+        raise ConversationFileError("expected a list of turns, or a mapping with `turns` (and `device`)")
+    device = document.get("device") or {}
+    if unknown := set(device) - DEVICE_KEYS:
+        raise ConversationFileError(f"device has unknown keys {sorted(unknown)}; known: {sorted(DEVICE_KEYS)}")
+    turns = [_check_turn(number, turn) for number, turn in enumerate(document["turns"], 1)]
+    return DeviceProfile(**device), turns
+
+
+def _as_list(fragments: str | list[str] | None) -> list[str]:
+    return [fragments] if isinstance(fragments, str) else list(fragments or ())
+
+
+def _missing(label: str, text: str, fragments: str | list[str] | None) -> Iterator[str]:
+    for fragment in _as_list(fragments):
+        if fragment.lower() not in text.lower():
+            yield f'{label} lacks "{fragment}"'
+
+
+def _slot_answer(turn: Turn, name: str) -> str | None:
+    slot = turn.intent.slots.get(name) if turn.intent else None
+    if slot is None:
+        return None
+    return slot.resolved_id if slot.resolution is not None else slot.value
+
+
+def turn_problems(turn: Turn, expected: dict[str, Any]) -> Iterator[str]:
+    """Everything about `turn` that differs from what the conversation file expects."""
+    if "intent" in expected and turn.request_name != expected["intent"]:
+        yield f"reached {turn.request_name}, expected {expected['intent']}"
+    for name, wanted in (expected.get("slots") or {}).items():
+        if (got := _slot_answer(turn, name)) != str(wanted):
+            yield f"slot {name} is {got!r}, expected {wanted!r}"
+    reply = turn.reply
+    yield from _missing("speech", turn.speech, expected.get("hears"))
+    for fragment in _as_list(expected.get("not_hears")):
+        if fragment.lower() in turn.speech.lower():
+            yield f'speech has "{fragment}", which it must not'
+    yield from _missing("reprompt", reply.reprompt if reply else "", expected.get("reprompt"))
+    yield from _missing("card", reply.card.describe() if reply and reply.card else "", expected.get("card"))
+    if "session_open" in expected and turn.session_open != expected["session_open"]:
+        yield f"session is {'open' if turn.session_open else 'closed'}, expected the opposite"
+    if reply is not None and reply.speech and EMERGENCY_GUIDANCE not in reply.speech.lower():
+        yield f'the speech has no "{EMERGENCY_GUIDANCE}" guidance'
+
+
+def failure_report(path: Path, number: int, turn: Turn, problems: list[str]) -> str:
+    lines = [f'{path.name}, turn {number}: the user said "{turn.said}"']
+    lines += [f"  - {problem}" for problem in problems]
+    lines += [f"  speech: {turn.speech}"]
+    if turn.reply is not None:
+        lines += [f"  reprompt: {turn.reply.reprompt}", f"  session open: {turn.session_open}"]
+    lines += [f"  ({note})" for note in turn.notes]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def resolver() -> UtteranceResolver:
+    return UtteranceResolver(load_model(REAL_MODEL), DEV_SKILL_ID)
+
+
+@pytest.fixture
+def transport(tmp_path) -> InProcessTransport:
+    from skill.app import create_app
+
+    settings = Settings(skill_id=DEV_SKILL_ID, dev_mode=True, db_path=tmp_path / "preferences.sqlite3")
+    return InProcessTransport(create_app(settings))
+
+
+@pytest.mark.parametrize("path", CONVERSATIONS, ids=lambda path: path.stem)
+def test_conversation(path, resolver, transport):
+    try:
+        device, turns = load_conversation(path)
+    except (ConversationFileError, yaml.YAMLError) as error:
+        pytest.fail(f"{path.name}: {error}", pytrace=False)
+    simulator = Simulator(resolver, transport, device)
+    for number, expected in enumerate(turns, 1):
+        turn = simulator.say(expected["say"])
+        problems = list(turn_problems(turn, expected))
+        assert not problems, failure_report(path, number, turn, problems)
+
+
+# ---------------------------------------------------------------- the runner itself
+
+
+def _answered_turn(speech: str) -> Turn:
+    location = SlotFill("location", "elbow", EntityResolution("authority", ()))
+    understanding = Understanding(invoked=False, intent=IntentMatch("DescribePainIntent", {"location": location}))
+    reply = Reply(speech=speech, reprompt="Where?", card=None, directives=(), should_end_session=False)
+    request = {"request": {"type": "IntentRequest", "intent": {"name": "DescribePainIntent"}}}
+    return Turn("my elbow hurts", speech, reply, understanding, request, {}, [], session_open=True)
+
+
+def test_the_runner_reports_every_difference():
+    expected = {"say": "my elbow hurts", "intent": "CausesIntent", "slots": {"location": "OUTER_HIP"},
+                "hears": "outer hip", "not_hears": ["elbow"], "reprompt": ["where"], "session_open": False}
+    assert list(turn_problems(_answered_turn("Your elbow? In an emergency, call 911."), expected)) == [
+        "reached DescribePainIntent, expected CausesIntent",
+        "slot location is None, expected 'OUTER_HIP'",
+        'speech lacks "outer hip"',
+        'speech has "elbow", which it must not',
+        "session is open, expected the opposite",
+    ]
+
+
+def test_the_runner_requires_emergency_guidance_in_every_answer():
+    assert list(turn_problems(_answered_turn("Your elbow?"), {"say": "my elbow hurts"})) == [
+        'the speech has no "emergency" guidance']
+
+
+@pytest.mark.parametrize("content, message", [
+    ('- say: no\n', "quote it"),
+    ('- say: "no"\n  heard: ["x"]\n', "unknown keys ['heard']"),
+    ('device: {screen: true, colour: red}\nturns: []\n', "device has unknown keys ['colour']"),
+    ('say: hi\n', "expected a list of turns"),
+])
+def test_a_malformed_conversation_file_is_explained(tmp_path, content, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(content)
+    with pytest.raises(ConversationFileError, match=re.escape(message)):
+        load_conversation(path)
