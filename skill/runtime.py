@@ -19,7 +19,7 @@ from skill.handlers import answers, privacy, reminders, session, stretching, tri
 from skill.handlers.base import Handler
 from skill.handlers.errors import CatchAll
 from skill.handlers.offers import Offer, OfferReply
-from skill.handlers.turn import OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services
+from skill.handlers.turn import OFFER_MORE, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services
 from skill.persistence import build_persistence_adapter
 from skill.serializer import FastSerializer
 from skill.settings import Settings
@@ -32,6 +32,7 @@ class InvalidRequest(ValueError):
 def offers() -> dict[str, Offer]:
     """What a yes or a no means after each yes/no question the skill asks."""
     return {
+        OFFER_MORE: Offer(accept=session.what_next, decline=session.goodbye),
         OFFER_TRIAGE: Offer(accept=triage.accept_triage, decline=triage.stop_triage),
         OFFER_RESUME_TRIAGE: Offer(accept=triage.resume_triage, decline=triage.stop_triage),
         stretching.OFFER_START_STRETCHES: Offer(accept=stretching.accept_start, decline=session.what_next),

@@ -96,11 +96,16 @@ def test_fallback_says_what_the_skill_can_do(alexa):
 
 
 def test_yes_without_an_offer_is_not_taken_as_consent(alexa):
-    alexa.launch()
-    alexa.intent("AMAZON.NoIntent")          # declines the offer; nothing pending now
-    reply = alexa.intent("AMAZON.YesIntent")
+    reply = alexa.intent("AMAZON.YesIntent")     # "ask hip helper yes": nothing was offered
     assert "didn't catch that" in heard(reply)
     assert "triage" not in reply["sessionAttributes"]
+
+
+def test_no_to_anything_else_ends_the_session_politely(alexa):
+    alexa.launch()
+    alexa.intent("AMAZON.NoIntent")              # no to the questions
+    reply = alexa.intent("AMAZON.NoIntent")      # no to "what would you like to know?"
+    assert "Goodbye" in heard(reply) and reply["response"]["shouldEndSession"] is True
 
 
 def test_repeat_says_the_last_answer_again(alexa):

@@ -38,4 +38,4 @@ class CatchAll(AbstractExceptionHandler):
             # Only the exception type and trace: messages can carry what the user said.
             log.error("handler failed with %s", type(exception).__name__, exc_info=exception)
             key = "prompts.error"
-        return turn.say([turn.text(key)], question=turn.text("prompts.questions.what_next"))
+        return turn.ask_more([turn.text(key)])

@@ -20,8 +20,8 @@ class ForgetMe(Handler):
 
 def forget(turn: Turn) -> Response:
     key = "prompts.forget_me_done" if turn.preferences.forget_all() else "prompts.preferences_unavailable"
-    return turn.say([turn.text(key)], question=turn.text("prompts.questions.what_next"))
+    return turn.ask_more([turn.text(key)])
 
 
 def keep(turn: Turn) -> Response:
-    return turn.say([turn.text("prompts.forget_me_kept")], question=turn.text("prompts.questions.what_next"))
+    return turn.ask_more([turn.text("prompts.forget_me_kept")])

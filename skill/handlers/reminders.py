@@ -22,17 +22,13 @@ OFFER_CREATE_REMINDER = "create_reminder"
 PERMISSION_TOKEN = "stretch-reminder"
 
 
-def _what_next(turn: Turn) -> str:
-    return turn.text("prompts.questions.what_next")
-
-
 def _apology(turn: Turn, error: alexa_api.AlexaApiError) -> Response:
     log.warning("reminders API %s failed with %s", error.operation, error.status)
-    return turn.say([turn.text("prompts.reminders.unavailable")], question=_what_next(turn))
+    return turn.ask_more([turn.text("prompts.reminders.unavailable")])
 
 
 def _permission_card(turn: Turn, lead: list[str]) -> Response:
-    response = turn.say(lead + [turn.text("prompts.reminders.permission_needed")], question=_what_next(turn))
+    response = turn.ask_more(lead + [turn.text("prompts.reminders.permission_needed")])
     response.card = alexa_api.reminder_permission_card()
     return response
 
@@ -48,12 +44,12 @@ class SetReminder(Handler):
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
         time_zone = alexa_api.device_time_zone(factory, device_id)
         if time_zone is None:
-            return turn.say([turn.text("prompts.reminders.no_time_zone")], question=_what_next(turn))
+            return turn.ask_more([turn.text("prompts.reminders.no_time_zone")])
         now = datetime.now(timezone.utc)
         plan = plan_reminder(time_slot=turn.slot_value("time"), date_slot=turn.slot_value("date"),
                              frequency_slot=turn.slot_id("frequency"), time_zone=time_zone, now=now)
         if isinstance(plan, PlanIssue):
-            return turn.say([turn.text(f"prompts.reminders.{plan.value}")], question=_what_next(turn))
+            return turn.ask_more([turn.text(f"prompts.reminders.{plan.value}")])
         body = to_request_body(plan, turn.text("prompts.reminders.text"), turn.locale or "en-US", now)
         turn.session[REMINDER_BODY] = {"body": body, "when": plan.spoken_when, "time": plan.spoken_time}
         return turn.say(_plan_notes(turn, plan),
@@ -87,13 +83,12 @@ def create_confirmed(turn: Turn) -> Response:
         return _apology(turn, error)
     turn.session.pop(REMINDER_BODY, None)
     turn.preferences.update(reminders=True)
-    return turn.say([turn.text("prompts.reminders.created", when=pending["when"], time=pending["time"])],
-                    question=_what_next(turn))
+    return turn.ask_more([turn.text("prompts.reminders.created", when=pending["when"], time=pending["time"])])
 
 
 def decline_reminder(turn: Turn) -> Response:
     turn.session.pop(REMINDER_BODY, None)
-    return turn.say([turn.text("prompts.reminders.not_set")], question=_what_next(turn))
+    return turn.ask_more([turn.text("prompts.reminders.not_set")])
 
 
 class PermissionAnswer(Handler):
@@ -123,7 +118,7 @@ class ListReminders(Handler):
             return _apology(turn, error)
         count = sum(is_stretch_reminder(alert, turn.text("prompts.reminders.text")) for alert in alerts)
         key = {0: "count_none", 1: "count_one"}.get(count, "count_many")
-        return turn.say([turn.text(f"prompts.reminders.{key}", count=count)], question=_what_next(turn))
+        return turn.ask_more([turn.text(f"prompts.reminders.{key}", count=count)])
 
 
 class CancelReminders(Handler):
@@ -145,4 +140,4 @@ class CancelReminders(Handler):
             return _apology(turn, error)
         turn.preferences.update(reminders=False)
         key = "prompts.reminders.cancelled" if ours else "prompts.reminders.cancelled_none"
-        return turn.say([turn.text(key, count=len(ours))], question=_what_next(turn))
+        return turn.ask_more([turn.text(key, count=len(ours))])

@@ -52,7 +52,7 @@ class Help(Handler):
         if question:
             return turn.say([turn.text("prompts.help_in_triage")], question=question.prompt,
                             reprompt=question.reprompt)
-        return turn.say([turn.text("prompts.help")], question=turn.text("prompts.questions.what_next"))
+        return turn.ask_more([turn.text("prompts.help")])
 
 
 class Stop(Handler):
@@ -62,8 +62,12 @@ class Stop(Handler):
         return intent_name(turn) in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
 
     def answer(self, turn: Turn) -> Response:
-        turn.session.pop(TRIAGE, None)
-        return turn.say([turn.text("prompts.goodbye")], question=None)
+        return goodbye(turn)
+
+
+def goodbye(turn: Turn) -> Response:
+    turn.session.pop(TRIAGE, None)
+    return turn.say([turn.text("prompts.goodbye")], question=None)
 
 
 class Repeat(Handler):
@@ -74,8 +78,7 @@ class Repeat(Handler):
         question = current_question(turn)
         if question:
             return turn.say([], question=question.repeat_slowly or question.prompt, reprompt=question.reprompt)
-        return turn.repeat_last() or turn.say([turn.text("prompts.nothing_to_repeat")],
-                                              question=turn.text("prompts.questions.what_next"))
+        return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
 
 
 class StartOver(Handler):
@@ -103,9 +106,9 @@ class Fallback(Handler):
         if question:
             return turn.say([turn.text("prompts.fallback_in_triage")], question=question.prompt,
                             reprompt=question.reprompt)
-        return turn.say([turn.text("prompts.fallback")], question=turn.text("prompts.questions.what_next"))
+        return turn.ask_more([turn.text("prompts.fallback")])
 
 
 def what_next(turn: Turn) -> Response:
     """A no to an offer that needs nothing undone."""
-    return turn.say([], question=turn.text("prompts.questions.what_next"))
+    return turn.ask_more([])

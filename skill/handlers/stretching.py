@@ -46,8 +46,7 @@ def say_step(turn: Turn, routine: str, index: int, lead: list[str]) -> Response:
 
 def start_routine(turn: Turn, routine: str) -> Response:
     if turn.session.get(FACTS, {}).get("no_stretching"):
-        return turn.say([turn.services.routines.prompt("not_advised")],
-                        question=turn.text("prompts.questions.what_next"))
+        return turn.ask_more([turn.services.routines.prompt("not_advised")])
     routines = turn.services.routines
     lead = [routines.intro(routine)]
     if outer_hip_reported(turn) and routines.leaves_out_for_outer_hip(routine):

@@ -59,7 +59,7 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
         return turn.say(lead + [outcome.text], question=None)
     if not outcome.offers_stretching:
         session[FACTS]["no_stretching"] = True
-        return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.anything_else"))
+        return turn.ask_more(lead + [outcome.text], "prompts.questions.anything_else")
     return turn.say(lead + [outcome.text], question=turn.text("prompts.questions.start_stretches"),
                     offer=OFFER_START_STRETCHES)
 
@@ -126,4 +126,4 @@ def resume_triage(turn: Turn) -> Response:
 def stop_triage(turn: Turn) -> Response:
     """No to starting or carrying on with the questions."""
     lead = [turn.text("prompts.triage_stopped")] if turn.session.pop(TRIAGE, None) is not None else []
-    return turn.say(lead, question=turn.text("prompts.questions.what_next"))
+    return turn.ask_more(lead)

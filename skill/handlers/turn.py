@@ -37,6 +37,7 @@ TURN = "turn"                       # request attribute: this request's Turn
 # Offers a yes/no can answer.
 OFFER_TRIAGE = "start_triage"
 OFFER_RESUME_TRIAGE = "resume_triage"
+OFFER_MORE = "more"                 # "anything else?": no ends the session
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,10 @@ class Turn:
             data = screens.answer_datasource(reply.card_title, reply.body_text, safety)
         self.handler_input.response_builder.add_directive(
             RenderDocumentDirective(token=document, document=self.services.apl_documents[document], datasources=data))
+
+    def ask_more(self, body: Sequence[Part], question_key: str = "prompts.questions.what_next") -> Response:
+        """Answer, then ask what else; a plain "no" then ends the session politely."""
+        return self.say(body, question=self.text(question_key), offer=OFFER_MORE)
 
     def repeat_last(self) -> Response | None:
         last = self.session.get(LAST_REPLY)
