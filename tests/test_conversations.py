@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from skill.persistence import ALLOWED_ATTRIBUTES
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
 from skill.simulator.engine import Simulator, Turn
 from skill.simulator.envelopes import DeviceProfile
@@ -142,6 +144,28 @@ def test_conversation(path, resolver, transport):
         turn = simulator.say(expected["say"])
         problems = list(turn_problems(turn, expected))
         assert not problems, failure_report(path, number, turn, problems)
+
+
+def test_every_conversation_leaves_nothing_about_the_body_in_the_store(resolver, tmp_path):
+    """Run every conversation against one SQLite store, then read the store itself."""
+    from skill.app import create_app
+
+    db = tmp_path / "preferences.sqlite3"
+    transport = InProcessTransport(create_app(Settings(skill_id=DEV_SKILL_ID, dev_mode=True, db_path=db)))
+    for number, path in enumerate(CONVERSATIONS):
+        device, turns = load_conversation(path)
+        user = dataclasses.replace(device, user_id=f"amzn1.ask.account.CONVERSATION-{number}")
+        simulator = Simulator(resolver, transport, user)
+        for expected in turns:
+            simulator.say(expected["say"])
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("select user_key, name, value from preferences").fetchall()
+    assert rows, "the conversations should have stored some preferences"
+    assert {name for _, name, _ in rows} <= ALLOWED_ATTRIBUTES
+    stored = " ".join(f"{key} {name} {value}" for key, name, value in rows).lower()
+    body_words = ["pain", "hurt", "fever", "numb", "triage", "outer", "groin", "location", "timing", "feeling",
+                  "duration", "days", "answers", "facts", "conversation"]
+    assert [word for word in body_words if word in stored] == []
 
 
 # ---------------------------------------------------------------- the runner itself
