@@ -103,7 +103,18 @@ def download_chain(url: str, *, timeout: float, max_bytes: int) -> bytes:
 
     Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
     """
-    deadline = time.monotonic() + timeout
+    try:
+        return _download_within(url, time.monotonic() + timeout, timeout, max_bytes)
+    except urllib.error.URLError as error:
+        if not isinstance(error.reason, TimeoutError):
+            raise
+    except TimeoutError:
+        pass
+    # Whether the server stalled before the headers or during the body, it is the same failure.
+    raise VerificationError("certificate chain download timed out")
+
+
+def _download_within(url: str, deadline: float, timeout: float, max_bytes: int) -> bytes:
     try:
         response = _opener.open(url, timeout=timeout)
     except urllib.error.HTTPError as error:
