@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import runpy
 import sys
 
 from skill.domain.content import ContentError
@@ -26,29 +27,33 @@ def serve(args: argparse.Namespace) -> int:
     from skill.app import create_app
 
     if args.dev:
-        if not _is_loopback(args.host):
-            raise SettingsError(f"--dev skips signature checks, so it only binds to loopback, not {args.host}")
+        host, port = args.host or "127.0.0.1", args.port or 5000
+        if not _is_loopback(host):
+            raise SettingsError(f"--dev skips signature checks, so it only binds to loopback, not {host}")
         settings = Settings.from_env(dev_mode=True)
         if not settings.skill_id:
             settings = Settings.from_env(dev_mode=True, skill_id=DEV_SKILL_ID)
         app = create_app(settings)
-        print(f"Hip Helper in DEVELOPMENT mode on http://{args.host}:{args.port}/alexa "
-              f"(loopback only; signature check OFF, timestamp and skill id {settings.skill_id} checked)",
-              flush=True)
-        app.run(host=args.host, port=args.port, threaded=True)
+        print(f"Hip Helper in DEVELOPMENT mode on http://{host}:{port}/alexa: loopback only, signature check OFF, "
+              f"timestamp and skill id ({settings.skill_id}) checked", flush=True)
+        app.run(host=host, port=port, threaded=True)
         return 0
     settings = Settings.from_env()
     settings.require_skill_id()
-    return _run_gunicorn(create_app(settings), bind=f"{args.host}:{args.port}")
+    bind = f"{args.host or '0.0.0.0'}:{args.port or 8080}" if (args.host or args.port) else None
+    return _run_gunicorn(create_app(settings), bind=bind)
 
 
-def _run_gunicorn(app, *, bind: str) -> int:
+def _run_gunicorn(app, *, bind: str | None) -> int:
     from gunicorn.app.base import BaseApplication
 
     class ProductionServer(BaseApplication):
         def load_config(self) -> None:
-            self.load_config_from_file(str(GUNICORN_CONFIG))
-            self.cfg.set("bind", [bind])
+            for name, value in runpy.run_path(str(GUNICORN_CONFIG)).items():
+                if name in self.cfg.settings:
+                    self.cfg.set(name, value)
+            if bind:
+                self.cfg.set("bind", [bind])
 
         def load(self):
             return app
@@ -71,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the skill endpoint (production unless --dev)")
     serve_parser.add_argument("--dev", action="store_true",
                               help="development mode: no signature check, loopback only")
-    serve_parser.add_argument("--host", default="127.0.0.1")
-    serve_parser.add_argument("--port", type=int, default=5000)
+    serve_parser.add_argument("--host", help="dev: 127.0.0.1; production: the bind in deploy/gunicorn.conf.py")
+    serve_parser.add_argument("--port", type=int, help="dev: 5000; production: 8080")
     serve_parser.set_defaults(run=serve)
 
     graph_parser = commands.add_parser("triage-graph", help="print the triage decision table as Mermaid")
