@@ -21,7 +21,7 @@ from skill.handlers.errors import CatchAll
 from skill.handlers.offers import Offer, OfferReply
 from skill.handlers.turn import OFFER_MORE, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services
 from skill.persistence import build_persistence_adapter
-from skill.serializer import FastSerializer
+from skill.serializer import FastSerializer, PlainJson
 from skill.settings import Settings
 
 
@@ -85,7 +85,8 @@ def load_services(settings: Settings) -> Services:
         composer=SpeechComposer(content),
         triage=TriageEngine.load(settings.content_dir / "triage.yaml"),
         routines=Routines.load(settings.content_dir / "stretches.yaml"),
-        apl_documents=load_documents(settings.content_dir / "apl"),
+        apl_documents={name: PlainJson(document)
+                       for name, document in load_documents(settings.content_dir / "apl").items()},
     )
 
 

@@ -98,7 +98,17 @@ def _enum_converter(enum_type: type[Enum]) -> Converter:
 
 
 _IMMUTABLE_DEFAULTS = (type(None), str, int, float, bool, Enum)
-_PLAIN_JSON = frozenset({str, int, float, bool, type(None)})
+
+
+class PlainJson(dict):
+    """A mapping that is already plain JSON (an APL document, its data source): serialized as is.
+
+    Walking a few hundred nodes of a static document on every response costs more than the rest
+    of the response together.
+    """
+
+
+_PLAIN_JSON = frozenset({str, int, float, bool, type(None), PlainJson})
 
 
 def _is_extended_calendar_date(text: str) -> bool:
@@ -250,12 +260,13 @@ class FastSerializer(DefaultSerializer):
         # Copying the attributes a default-constructed model has is several times faster than
         # calling the generated __init__ with every keyword, and gives the same object.
         model = object.__new__(model_type)
-        model.__dict__.update(defaults)
+        attributes = model.__dict__  # the generated models are plain classes: no properties to bypass
+        attributes.update(defaults)
         for key, value in _require(payload, dict, model_type.__name__).items():
             field = fields.get(key)
             if field is not None:  # unknown JSON fields are ignored
                 attribute, convert = field
-                setattr(model, attribute, None if value is None else convert(value))
+                attributes[attribute] = None if value is None else convert(value)
         return model
 
     def _field_table(self, model_type: type) -> tuple[dict[str, tuple[str, Converter]], dict[str, Any]]:

@@ -221,6 +221,9 @@ def _validate_chain(pem: bytes, store: x509_verification.Store, now: datetime) -
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive lookup: proxies and test clients do not all keep Alexa's capitalisation."""
+    value = headers.get(name)  # Werkzeug's headers already ignore case: one lookup
+    if value is not None:
+        return value
     wanted = name.lower()
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
 

@@ -20,6 +20,7 @@ from skill.domain.content import Content
 from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
+from skill.serializer import PlainJson
 
 # Session attribute names. Session attributes live only for the session (Alexa round-trips
 # them); nothing here is ever written to the persistent store.
@@ -196,7 +197,8 @@ class Turn:
             document = "answer"
             data = screens.answer_datasource(reply.card_title, reply.body_text, safety)
         self.handler_input.response_builder.add_directive(
-            RenderDocumentDirective(token=document, document=self.services.apl_documents[document], datasources=data))
+            RenderDocumentDirective(token=document, document=self.services.apl_documents[document],
+                                    datasources=PlainJson(data)))
 
     def ask_more(self, body: Sequence[Part], question_key: str = "prompts.questions.what_next") -> Response:
         """Answer, then ask what else; a plain "no" then ends the session politely."""
