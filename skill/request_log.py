@@ -11,6 +11,8 @@ import logging
 import time
 from typing import Any
 
+from skill.envelope import field
+
 log = logging.getLogger("hip_helper.requests")
 
 
@@ -18,14 +20,6 @@ def hash_user_id(user_id: str | None) -> str | None:
     if not user_id:
         return None
     return hashlib.sha256(user_id.encode("utf-8")).hexdigest()[:16]
-
-
-def _get(data: Any, *path: str) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 class RequestLog:
@@ -40,14 +34,14 @@ class RequestLog:
     def _write(envelope: dict | None, status: int, started: float, **extra: Any) -> None:
         if not log.isEnabledFor(logging.INFO):
             return
-        request = _get(envelope, "request")
+        request = field(envelope, "request")
         fields = {
-            "request_id": _get(request, "requestId"),
-            "type": _get(request, "type"),
-            "intent": _get(request, "intent", "name"),
+            "request_id": field(request, "requestId"),
+            "type": field(request, "type"),
+            "intent": field(request, "intent", "name"),
             "status": status,
             "latency_ms": round((time.perf_counter() - started) * 1000, 2),
-            "user": hash_user_id(_get(envelope, "context", "System", "user", "userId")),
+            "user": hash_user_id(field(envelope, "context", "System", "user", "userId")),
             **extra,
         }
         log.info(json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":")))

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509_verification
 
+from skill.envelope import field
 from skill.settings import Settings
 
 CERT_URL_HEADER = "SignatureCertChainUrl"
@@ -228,17 +229,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
-def _field(envelope: object, *path: str) -> object:
-    """envelope[path[0]][path[1]]..., or None when any level is missing or not an object."""
-    for key in path:
-        if not isinstance(envelope, dict):
-            return None
-        envelope = envelope.get(key)
-    return envelope
-
-
 def _request_time(envelope: dict) -> datetime:
-    raw = _field(envelope, "request", "timestamp")
+    raw = field(envelope, "request", "timestamp")
     if raw is None:
         raise VerificationError("request timestamp is missing")
     try:
@@ -251,7 +243,7 @@ def _request_time(envelope: dict) -> datetime:
 
 
 def _tolerance(envelope: dict) -> timedelta:
-    request_type = _field(envelope, "request", "type")
+    request_type = field(envelope, "request", "type")
     if isinstance(request_type, str) and request_type.startswith(SKILL_EVENT_PREFIX):
         return SKILL_EVENT_TOLERANCE
     return REQUEST_TOLERANCE
@@ -330,7 +322,7 @@ class RequestVerifier:
             raise VerificationError("request timestamp is too far from now")
 
     def _check_application_id(self, envelope: dict) -> None:
-        application_id = _field(envelope, "context", "System", "application", "applicationId")
+        application_id = field(envelope, "context", "System", "application", "applicationId")
         if application_id is None:
             raise VerificationError("applicationId is missing")
         if application_id != self._skill_id:

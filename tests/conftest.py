@@ -11,8 +11,9 @@ from skill.app import create_app
 from skill.settings import Settings
 from skill.verification import RequestVerifier
 
-# The local HTTPS stand-in for Alexa's APIs provides the `alexa_api_server` fixture.
-pytest_plugins = ["alexa_api_server"]
+# Servers the tests start: Alexa's APIs over HTTPS (`alexa_api_server`) and a DynamoDB-compatible
+# moto server (`moto_endpoint`, with `aws_environment`).
+pytest_plugins = ["alexa_api_server", "dynamodb_server"]
 
 SKILL_ID = "amzn1.ask.skill.6a1c0f0e-hip-helper-tests"
 

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+import pytest
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
@@ -114,3 +116,17 @@ def dummy_aws_environment() -> dict[str, str]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "NO_PROXY": HOST,
     }
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A DynamoDB-compatible server (moto's server mode) for the whole test session."""
+    with MotoServer() as server:
+        yield server.endpoint_url
+
+
+@pytest.fixture
+def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials for this test only, so boto3 never goes looking for real ones."""
+    for name, value in dummy_aws_environment().items():
+        monkeypatch.setenv(name, value)

@@ -12,7 +12,7 @@ import stat
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -28,7 +28,7 @@ from ask_sdk_model import (Application, Context, Device, DialogState, Intent, In
                            IntentRequest, RequestEnvelope, Session, SupportedInterfaces, User)
 from ask_sdk_model.interfaces.system import SystemState
 
-from dynamodb_server import MotoServer, dummy_aws_environment, free_loopback_port, unresponsive_endpoint
+from dynamodb_server import free_loopback_port, unresponsive_endpoint
 from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, build_persistence_adapter,
                                dynamodb_adapter, user_key)
 from skill.settings import Settings, SettingsError
@@ -107,19 +107,6 @@ def _dynamodb_store(endpoint_url: str) -> StoreUnderTest:
         dump=dump,
         make_unavailable_adapter=lambda: dynamodb_adapter(table_name, f"http://127.0.0.1:{free_loopback_port()}"),
     )
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    with MotoServer() as server:
-        yield server.endpoint_url
-
-
-@pytest.fixture
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Dummy credentials for this test only, so boto3 never goes looking for real ones."""
-    for name, value in dummy_aws_environment().items():
-        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(params=["sqlite", "dynamodb"])

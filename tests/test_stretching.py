@@ -125,3 +125,18 @@ def test_an_unavailable_store_only_affects_the_preference_features(signer, tmp_p
     reply = start(alexa)
     assert "can't reach my memory" in heard(reply) and SAFETY_LINE in heard(reply)
     assert "can't reach my memory" in heard(alexa.intent("ResumeRoutineIntent"))
+
+
+def test_progress_survives_sessions_on_dynamodb_too(signer, moto_endpoint, aws_environment):
+    """The same skill with HIP_HELPER_STORE=dynamodb, against a DynamoDB-compatible server."""
+    app = production_app_with(signer, store="dynamodb", dynamodb_endpoint=moto_endpoint,
+                              dynamodb_table="hip-helper-stretching-test")
+    alexa = AlexaSession(app.test_client(), signer, SKILL_ID)
+    assert heard(alexa.launch()).startswith("Welcome to Hip Helper")
+    start(alexa)
+    alexa.intent("AMAZON.NextIntent")
+    alexa.intent("AMAZON.StopIntent")
+    reply = alexa.intent("ResumeRoutineIntent")
+    assert reply["sessionAttributes"]["routine"] == {"id": "cool_down", "step": 2}
+    alexa.intent("AMAZON.StopIntent")
+    assert heard(alexa.launch()).startswith("Welcome back")
