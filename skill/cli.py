@@ -96,3 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # Piped into `head` or similar: the reader left; nothing to report.
+        sys.stderr.close()
+        return 0
