@@ -381,7 +381,7 @@ def check_file(path: Path, features: SkillFeatures, model_dir: Path) -> list[Pro
 
 
 def default_files(model_dir: Path) -> list[Path]:
-    manifest = PROJECT_ROOT / "skill-package" / "skill.json"
+    manifest = PROJECT_ROOT / "deploy" / "skill-package" / "skill.json"
     return sorted(model_dir.glob("*.json")) + ([manifest] if manifest.is_file() else [])
 
 

@@ -53,7 +53,7 @@ def _add_chat(subparsers: argparse._SubParsersAction) -> None:
 def _add_check_model(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check-model", help="check interaction models and the skill manifest against Alexa's build rules",
-        description="With no FILE, checks every interaction_model/*.json and skill-package/skill.json.",
+        description="With no FILE, checks every interaction_model/*.json and deploy/skill-package/skill.json.",
     )
     check.add_argument("files", nargs="*", type=Path, metavar="FILE")
     check.set_defaults(run=check_model_command)
