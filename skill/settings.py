@@ -12,19 +12,13 @@ ENV_PREFIX = "HIP_HELPER_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The skill id that development mode and the local simulator use when none is configured.
 DEV_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-000000000000"
+# Never read from the environment: development mode only comes from `hip-helper serve --dev`,
+# which also keeps it on loopback. An environment variable could switch it on under gunicorn.
+CODE_ONLY = frozenset({"dev_mode"})
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message is one line for the operator."""
-
-
-def _parse_bool(name: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off", ""}:
-        return False
-    raise SettingsError(f"{ENV_PREFIX}{name.upper()} must be true or false, not {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +50,8 @@ class Settings:
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
+            if f.name in CODE_ONLY:
+                continue
             raw = environ.get(ENV_PREFIX + f.name.upper())
             if raw is None:
                 continue
@@ -66,8 +62,6 @@ class Settings:
     @staticmethod
     def _convert(name: str, type_name: str, raw: str) -> object:
         try:
-            if type_name == "bool":
-                return _parse_bool(name, raw)
             if type_name == "int":
                 return int(raw)
             if type_name == "float":
