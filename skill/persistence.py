@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -174,12 +175,26 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
         # isolation_level=None leaves transactions to the explicit BEGIN IMMEDIATE in save.
         connection = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None)
         try:
-            connection.execute("PRAGMA journal_mode=WAL")
+            self._use_wal(connection)
             connection.execute(_SCHEMA)
         except sqlite3.Error:
             connection.close()
             raise
         return connection
+
+    def _use_wal(self, connection: sqlite3.Connection) -> None:
+        """Switch a new file to WAL. The switch takes an exclusive lock without waiting in SQLite's busy
+        handler, so workers opening a fresh file together retry it until the timeout."""
+        deadline = time.monotonic() + self._timeout
+        while True:
+            try:
+                if connection.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    connection.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
 
 
 def _plain_number(value: object) -> int | float:
