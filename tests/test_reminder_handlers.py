@@ -18,7 +18,7 @@ REMINDER_PATH = "/v1/alerts/reminders"
 @pytest.fixture
 def device(alexa_api_server, signer, tmp_path):
     """An Echo whose user granted the reminders permission, talking to a skill that trusts the test CA."""
-    app = production_app_with(signer, db_path=tmp_path / "prefs.sqlite3", api_timeout=0.5,
+    app = production_app_with(signer, db_path=tmp_path / "prefs.sqlite3", api_timeout=1.5,
                               api_ca_bundle=str(alexa_api_server.ca_path))
     return AlexaSession(app.test_client(), signer, SKILL_ID, api_endpoint=alexa_api_server.base_url,
                         api_token=alexa_api_server.token, consent_token=CONSENT)
