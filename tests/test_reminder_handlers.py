@@ -56,9 +56,19 @@ def test_no_means_no_reminder(device, alexa_api_server):
     assert creates(alexa_api_server) == []
 
 
-def test_a_missing_time_is_asked_for_and_nothing_is_created(device, alexa_api_server):
-    reply = device.intent("SetReminderIntent", device.slot("time"))
-    assert "I need a time" in heard(reply) and session_open(reply)
+def test_a_missing_time_is_asked_for_and_the_rest_of_the_request_is_kept(device, alexa_api_server):
+    reply = device.intent("SetReminderIntent", device.slot("time"),
+                          device.slot("frequency", "every day", slot_type="ReminderFrequency", resolved_id="DAILY"))
+    assert heard(reply).endswith("At what time should I remind you to stretch?") and session_open(reply)
+    assert creates(alexa_api_server) == []
+    confirm = device.intent("SetReminderIntent", device.slot("time", "07:30"))   # "at seven thirty"
+    assert heard(confirm).endswith("Shall I remind you to stretch every day at 7:30 am?")
+    assert "reminder_draft" not in confirm["sessionAttributes"]
+
+
+def test_a_time_alexa_could_not_read_is_asked_for_again(device, alexa_api_server):
+    reply = device.intent("SetReminderIntent", device.slot("time", "whenever"))
+    assert heard(reply).endswith("At what time should I remind you to stretch?")
     assert creates(alexa_api_server) == []
 
 

@@ -115,6 +115,16 @@ def test_a_sample_made_only_of_a_slot_does_not_swallow_unknown_speech(resolver):
     assert intent_of(resolver, "tell me a joke") == FALLBACK_INTENT
 
 
+def test_a_built_in_slot_alone_takes_only_what_it_recognises():
+    intents = [{"name": "AMAZON.FallbackIntent"},
+               {"name": "AtTimeIntent", "slots": [{"name": "time", "type": "AMAZON.TIME"}], "samples": ["{time}"]}]
+    model = parse_model({"interactionModel": {"languageModel": {"invocationName": "hip helper",
+                                                                         "intents": intents, "types": []}}})
+    bare_time = UtteranceResolver(model, SKILL_ID, today=WEDNESDAY)
+    assert slot_values(bare_time, "seven thirty pm") == {"time": "19:30"}
+    assert intent_of(bare_time, "tell me a joke") == FALLBACK_INTENT
+
+
 def test_adjacent_slots_split_where_both_values_resolve(resolver):
     slots = resolver.match_intent("my outer hip after running").slots
     assert (slots["location"].resolved_id, slots["timing"].resolved_id) == ("OUTER_HIP", "AFTER_RUN")

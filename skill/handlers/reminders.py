@@ -14,7 +14,7 @@ from ask_sdk_model import Response
 from skill import alexa_api
 from skill.domain.reminders import PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, to_request_body
 from skill.handlers.base import Handler, intent_name, request_type
-from skill.handlers.turn import REMINDER_BODY, Turn
+from skill.handlers.turn import REMINDER_BODY, REMINDER_DRAFT, Turn
 
 log = logging.getLogger("hip_helper.reminders")
 
@@ -40,14 +40,22 @@ class SetReminder(Handler):
         return intent_name(turn) == "SetReminderIntent"
 
     def answer(self, turn: Turn) -> Response:
+        # What the user said now, filled in from the request that was missing only the time.
+        draft = turn.session.pop(REMINDER_DRAFT, None) or {}
+        said = {"time": turn.slot_value("time"), "date": turn.slot_value("date") or draft.get("date"),
+                "frequency": turn.slot_id("frequency") or draft.get("frequency")}
+        if not said["time"]:
+            return _ask_for_time(turn, said)
         factory = turn.handler_input.service_client_factory
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
         time_zone = alexa_api.device_time_zone(factory, device_id)
         if time_zone is None:
             return turn.ask_more([turn.text("prompts.reminders.no_time_zone")])
         now = datetime.now(timezone.utc)
-        plan = plan_reminder(time_slot=turn.slot_value("time"), date_slot=turn.slot_value("date"),
-                             frequency_slot=turn.slot_id("frequency"), time_zone=time_zone, now=now)
+        plan = plan_reminder(time_slot=said["time"], date_slot=said["date"], frequency_slot=said["frequency"],
+                             time_zone=time_zone, now=now)
+        if plan is PlanIssue.NEEDS_TIME:
+            return _ask_for_time(turn, said)
         if isinstance(plan, PlanIssue):
             return turn.ask_more([turn.text(f"prompts.reminders.{plan.value}")])
         body = to_request_body(plan, turn.text("prompts.reminders.text"), turn.locale or "en-US", now)
@@ -56,6 +64,12 @@ class SetReminder(Handler):
                         question=turn.text("prompts.questions.confirm_reminder", when=plan.spoken_when,
                                            time=plan.spoken_time),
                         offer=OFFER_CREATE_REMINDER)
+
+
+def _ask_for_time(turn: Turn, said: dict[str, str | None]) -> Response:
+    """Keep what was said for the next request, which need only name the time."""
+    turn.session[REMINDER_DRAFT] = {key: value for key, value in said.items() if value and key != "time"}
+    return turn.say([], question=turn.text("prompts.questions.reminder_time"))
 
 
 def _plan_notes(turn: Turn, plan: ReminderPlan) -> list[str]:

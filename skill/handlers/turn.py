@@ -32,6 +32,7 @@ KNOWN_ANSWERS = "known_answers"     # what the user described before the triage 
 FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
 ROUTINE = "routine"                 # the stretch routine under way: {"id", "step", "paused"}
 REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
+REMINDER_DRAFT = "reminder_draft"   # a reminder request that lacked only its time
 
 TURN = "turn"                       # request attribute: this request's Turn
 

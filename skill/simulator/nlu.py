@@ -287,6 +287,8 @@ class UtteranceResolver:
         for slot, spoken in zip(pattern.slots, found.groups()):
             fills[slot.name], known = self._fill(slot, spoken)
             recognised += known
+        if not pattern.literal_chars and recognised < len(pattern.slots):
+            return None  # the same rule for built-in slots: "{time}" takes "seven am", not "tell me a joke"
         score = (strict is not None, pattern.literal_chars, recognised, preference)
         return _Candidate(score, IntentMatch(pattern.intent.name, fills))
 
