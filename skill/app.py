@@ -18,15 +18,23 @@ from skill.verification import RequestVerifier, VerificationError
 
 MAX_BODY_BYTES = 256 * 1024
 
-log = logging.getLogger("hip_helper.http")
-
-
 def _json_response(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
 
 
 def _error(status: int, message: str) -> Response:
     return _json_response({"error": message}, status)
+
+
+def _configure_logging(level: str) -> None:
+    """Under a bare `gunicorn 'skill.app:create_app()'` nothing configures logging, and the
+    per-request line would be dropped: give the skill's loggers a stderr handler then."""
+    logger = logging.getLogger("hip_helper")
+    logger.setLevel(level)
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
 
 
 def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | None = None,
@@ -37,6 +45,7 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
     """
     settings = settings or Settings.from_env()
     settings.require_skill_id()
+    _configure_logging(settings.log_level)
     runtime = runtime or SkillRuntime.from_settings(settings)
     verifier = verifier or RequestVerifier.from_settings(settings)
     request_log = RequestLog()

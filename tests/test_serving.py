@@ -96,3 +96,21 @@ def test_development_server_talks_to_the_simulator_over_http(server, tmp_path):
                           env=environment(tmp_path), capture_output=True, text=True, timeout=60)
     assert chat.returncode == 0, chat.stderr
     assert "Welcome to Hip Helper" in chat.stdout and "treadmill" in chat.stdout and "Goodbye" in chat.stdout
+
+
+def test_bare_gunicorn_with_the_deploy_config_logs_one_line_per_request(tmp_path):
+    port = free_port()
+    env = environment(tmp_path, HIP_HELPER_SKILL_ID=SKILL_ID, HIP_HELPER_BIND=f"127.0.0.1:{port}",
+                      HIP_HELPER_WORKERS="1")
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
+                                "skill.app:create_app()"], env=env, cwd=Path(__file__).parent.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_health(port, process)
+        status, _ = post(port, b'{"version": "1.0"}')
+        assert status == 400
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0]
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert {"status": 400, "reason": "signature headers are missing"}.items() <= lines[-1].items()
