@@ -33,7 +33,7 @@ def offers() -> dict[str, Offer]:
     """What a yes or a no means after each yes/no question the skill asks."""
     return {
         OFFER_MORE: Offer(accept=session.what_next, decline=session.goodbye),
-        OFFER_TRIAGE: Offer(accept=triage.accept_triage, decline=triage.stop_triage),
+        OFFER_TRIAGE: Offer(accept=triage.start_triage, decline=triage.stop_triage),
         OFFER_RESUME_TRIAGE: Offer(accept=triage.resume_triage, decline=triage.stop_triage),
         stretching.OFFER_START_STRETCHES: Offer(accept=stretching.accept_start, decline=session.what_next),
         stretching.OFFER_NEXT_STRETCH: Offer(accept=stretching.accept_next, decline=stretching.pause),

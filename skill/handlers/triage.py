@@ -1,11 +1,11 @@
-"""The spoken triage: red flags at any moment, starting, answering, and yes/no to offers."""
+"""The spoken triage: red flags at any moment, starting, answering, and what a yes or no to it means."""
 from __future__ import annotations
 
 from ask_sdk_model import Response
 
 from skill.domain.triage import Question, Step, TriageStateError
-from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.base import Handler, intent_name
+from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
 
 RED_FLAG_INTENTS = {
@@ -82,11 +82,12 @@ class TriageStart(Handler):
         return name == "StartTriageIntent" or (name == "AMAZON.StartOverIntent" and TRIAGE in turn.session)
 
     def answer(self, turn: Turn) -> Response:
-        return start_triage(turn, self.services.triage)
+        return start_triage(turn)
 
 
-def start_triage(turn: Turn, engine) -> Response:
-    step = engine.start(known=turn.session.get(KNOWN_ANSWERS) or {})
+def start_triage(turn: Turn) -> Response:
+    """Safety questions first, then only what the user has not already described this session."""
+    step = turn.services.triage.start(known=turn.session.get(KNOWN_ANSWERS) or {})
     return speak_step(turn, step, [turn.text("prompts.triage_intro")])
 
 
@@ -108,18 +109,14 @@ class TriageAnswer(Handler):
             step = self.services.triage.answer(turn.session[TRIAGE], answers)
         except TriageStateError:
             # A state from another version of the table: start the questions again, safety first.
-            return start_triage(turn, self.services.triage)
+            return start_triage(turn)
         return speak_step(turn, step, [])
-
-
-def accept_triage(turn: Turn) -> Response:
-    return start_triage(turn, turn.services.triage)
 
 
 def resume_triage(turn: Turn) -> Response:
     question = current_question(turn)
     if question is None:
-        return accept_triage(turn)
+        return start_triage(turn)
     return turn.say([], question=question.prompt, reprompt=question.reprompt)
 
 
