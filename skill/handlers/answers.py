@@ -5,7 +5,7 @@ from typing import Callable
 
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, intent_name
+from skill.handlers.base import Handler
 from skill.handlers.triage import described_answers
 from skill.handlers.turn import KNOWN_ANSWERS, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, TRIAGE, Turn
 
@@ -40,10 +40,10 @@ def answer_then_offer(turn: Turn, key: str) -> Response:
 
 class Topic(Handler):
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in TOPICS
+        return turn.intent_name in TOPICS
 
     def answer(self, turn: Turn) -> Response:
-        return answer_then_offer(turn, TOPICS[intent_name(turn)](turn))
+        return answer_then_offer(turn, TOPICS[turn.intent_name](turn))
 
 
 class DescribePain(Handler):
@@ -53,7 +53,7 @@ class DescribePain(Handler):
     """
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "DescribePainIntent"
+        return turn.intent_name == "DescribePainIntent"
 
     def answer(self, turn: Turn) -> Response:
         described = described_answers(turn)

@@ -23,11 +23,3 @@ class Handler(AbstractRequestHandler):
 
     def answer(self, turn: Turn) -> Response:
         raise NotImplementedError
-
-
-def intent_name(turn: Turn) -> str | None:
-    return turn.intent_name
-
-
-def request_type(turn: Turn) -> str | None:
-    return turn.request_type

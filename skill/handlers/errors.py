@@ -12,7 +12,6 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 from ask_sdk_runtime.exceptions import DispatchException
 
-from skill.handlers.base import request_type
 from skill.handlers.turn import Services, Turn
 
 log = logging.getLogger("hip_helper.skill")
@@ -27,7 +26,7 @@ class CatchAll(AbstractExceptionHandler):
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         turn = Turn.of(handler_input, self.services)
-        kind = request_type(turn)
+        kind = turn.request_type
         if kind == "SessionEndedRequest" or handler_input.request_envelope.session is None:
             return turn.silent()
         if isinstance(exception, DispatchException):

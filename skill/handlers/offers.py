@@ -10,7 +10,7 @@ from typing import Callable
 
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, intent_name
+from skill.handlers.base import Handler
 from skill.handlers.turn import PENDING_OFFER, Services, Turn
 
 Answer = Callable[[Turn], Response]
@@ -28,9 +28,9 @@ class OfferReply(Handler):
         self.offers = offers
 
     def matches(self, turn: Turn) -> bool:
-        return (intent_name(turn) in ("AMAZON.YesIntent", "AMAZON.NoIntent")
+        return (turn.intent_name in ("AMAZON.YesIntent", "AMAZON.NoIntent")
                 and turn.session.get(PENDING_OFFER) in self.offers)
 
     def answer(self, turn: Turn) -> Response:
         offer = self.offers[turn.session[PENDING_OFFER]]
-        return offer.accept(turn) if intent_name(turn) == "AMAZON.YesIntent" else offer.decline(turn)
+        return offer.accept(turn) if turn.intent_name == "AMAZON.YesIntent" else offer.decline(turn)

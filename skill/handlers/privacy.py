@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, intent_name
+from skill.handlers.base import Handler
 from skill.handlers.turn import Turn
 
 OFFER_FORGET_ME = "forget_me"
@@ -11,7 +11,7 @@ OFFER_FORGET_ME = "forget_me"
 
 class ForgetMe(Handler):
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "ForgetMeIntent"
+        return turn.intent_name == "ForgetMeIntent"
 
     def answer(self, turn: Turn) -> Response:
         return turn.say([turn.text("prompts.forget_me_confirm")], question=turn.text("prompts.questions.forget_me"),

@@ -13,7 +13,7 @@ from ask_sdk_model import Response
 
 from skill import alexa_api
 from skill.domain.reminders import PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, to_request_body
-from skill.handlers.base import Handler, intent_name, request_type
+from skill.handlers.base import Handler
 from skill.handlers.turn import REMINDER_BODY, REMINDER_DRAFT, Turn
 
 log = logging.getLogger("hip_helper.reminders")
@@ -37,7 +37,7 @@ class SetReminder(Handler):
     """"Remind me to stretch every day at 7 am": work out the plan, then ask the user to confirm it."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "SetReminderIntent"
+        return turn.intent_name == "SetReminderIntent"
 
     def answer(self, turn: Turn) -> Response:
         # What the user said now, filled in from the request that was missing only the time.
@@ -109,7 +109,7 @@ class PermissionAnswer(Handler):
     """Alexa's Connections.Response to the voice permission request."""
 
     def matches(self, turn: Turn) -> bool:
-        return request_type(turn) == "Connections.Response"
+        return turn.request_type == "Connections.Response"
 
     def answer(self, turn: Turn) -> Response:
         answer = alexa_api.parse_permission_answer(turn.request)
@@ -121,7 +121,7 @@ class PermissionAnswer(Handler):
 
 class ListReminders(Handler):
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "ListRemindersIntent"
+        return turn.intent_name == "ListRemindersIntent"
 
     def answer(self, turn: Turn) -> Response:
         try:
@@ -139,7 +139,7 @@ class CancelReminders(Handler):
     """"Cancel my stretch reminders": deletes only this skill's stretch reminders."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "CancelRemindersIntent"
+        return turn.intent_name == "CancelRemindersIntent"
 
     def answer(self, turn: Turn) -> Response:
         factory = turn.handler_input.service_client_factory

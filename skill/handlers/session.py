@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, intent_name, request_type
+from skill.handlers.base import Handler
 from skill.handlers.triage import current_question
 from skill.handlers.turn import OFFER_TRIAGE, TRIAGE, Turn
 
@@ -12,7 +12,7 @@ class SessionEnded(Handler):
     """Alexa accepts no speech here; whatever the reason or error, answer empty and never raise."""
 
     def matches(self, turn: Turn) -> bool:
-        return request_type(turn) == "SessionEndedRequest"
+        return turn.request_type == "SessionEndedRequest"
 
     def answer(self, turn: Turn) -> Response:
         return turn.silent()
@@ -22,7 +22,7 @@ class SkillEvent(Handler):
     """Out-of-session notifications (skill enabled, permission changed): nothing to say."""
 
     def matches(self, turn: Turn) -> bool:
-        return (request_type(turn) or "").startswith("AlexaSkillEvent.")
+        return (turn.request_type or "").startswith("AlexaSkillEvent.")
 
     def answer(self, turn: Turn) -> Response:
         return turn.silent()
@@ -30,7 +30,7 @@ class SkillEvent(Handler):
 
 class Launch(Handler):
     def matches(self, turn: Turn) -> bool:
-        return request_type(turn) == "LaunchRequest"
+        return turn.request_type == "LaunchRequest"
 
     def answer(self, turn: Turn) -> Response:
         """The long introduction once per user; a short welcome back after that."""
@@ -45,7 +45,7 @@ class Launch(Handler):
 
 class Help(Handler):
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "AMAZON.HelpIntent"
+        return turn.intent_name == "AMAZON.HelpIntent"
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
@@ -59,7 +59,7 @@ class Stop(Handler):
     """Stop, cancel and "go home" end the session at once, with the guidance."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+        return turn.intent_name in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
 
     def answer(self, turn: Turn) -> Response:
         return goodbye(turn)
@@ -72,7 +72,7 @@ def goodbye(turn: Turn) -> Response:
 
 class Repeat(Handler):
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "AMAZON.RepeatIntent"
+        return turn.intent_name == "AMAZON.RepeatIntent"
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
@@ -85,7 +85,7 @@ class StartOver(Handler):
     """Outside a triage, "start over" goes back to the beginning; in a triage, TriageStart takes it."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "AMAZON.StartOverIntent"
+        return turn.intent_name == "AMAZON.StartOverIntent"
 
     def answer(self, turn: Turn) -> Response:
         return turn.say([turn.text("prompts.welcome_again")], question=turn.text("prompts.questions.offer_triage"),
@@ -99,7 +99,7 @@ class Fallback(Handler):
                    "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent")
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in self.CONTEXTLESS
+        return turn.intent_name in self.CONTEXTLESS
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)

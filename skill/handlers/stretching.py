@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
-from skill.handlers.base import Handler, intent_name
+from skill.handlers.base import Handler
 from skill.handlers.turn import FACTS, KNOWN_ANSWERS, ROUTINE, Turn
 
 OFFER_NEXT_STRETCH = "next_stretch"
@@ -79,7 +79,7 @@ class StartRoutine(Handler):
     """"Guide me through my warm-up", "start my cool-down", "stretch my hips"."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) == "StartRoutineIntent"
+        return turn.intent_name == "StartRoutineIntent"
 
     def answer(self, turn: Turn) -> Response:
         return start_routine(turn, self.services.routines.routine_for(turn.slot_id("routine")))
@@ -89,11 +89,11 @@ class RoutineControl(Handler):
     """Next, pause and start over while a routine runs in this session."""
 
     def matches(self, turn: Turn) -> bool:
-        return ROUTINE in turn.session and intent_name(turn) in (
+        return ROUTINE in turn.session and turn.intent_name in (
             "AMAZON.NextIntent", "AMAZON.PauseIntent", "AMAZON.StartOverIntent")
 
     def answer(self, turn: Turn) -> Response:
-        name, current = intent_name(turn), turn.session[ROUTINE]
+        name, current = turn.intent_name, turn.session[ROUTINE]
         if name == "AMAZON.NextIntent":
             return say_step(turn, current["id"], current["step"] + 1, [])
         if name == "AMAZON.StartOverIntent":
@@ -110,7 +110,7 @@ class ResumeRoutine(Handler):
     """"Continue my stretches" or "resume", in this session or a later one."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in ("ResumeRoutineIntent", "AMAZON.ResumeIntent")
+        return turn.intent_name in ("ResumeRoutineIntent", "AMAZON.ResumeIntent")
 
     def answer(self, turn: Turn) -> Response:
         return resume_saved(turn)

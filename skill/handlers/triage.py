@@ -4,7 +4,7 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.domain.triage import Question, Step, TriageStateError
-from skill.handlers.base import Handler, intent_name
+from skill.handlers.base import Handler
 from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
 
@@ -68,17 +68,17 @@ class RedFlag(Handler):
     """A red-flag phrase, at any point, even mid-question or as the opening one-shot."""
 
     def matches(self, turn: Turn) -> bool:
-        return intent_name(turn) in RED_FLAG_INTENTS
+        return turn.intent_name in RED_FLAG_INTENTS
 
     def answer(self, turn: Turn) -> Response:
-        return speak_step(turn, self.services.triage.red_flag(RED_FLAG_INTENTS[intent_name(turn)]), [])
+        return speak_step(turn, self.services.triage.red_flag(RED_FLAG_INTENTS[turn.intent_name]), [])
 
 
 class TriageStart(Handler):
     """"Help me figure out my hip pain", or "start over" during a triage."""
 
     def matches(self, turn: Turn) -> bool:
-        name = intent_name(turn)
+        name = turn.intent_name
         return name == "StartTriageIntent" or (name == "AMAZON.StartOverIntent" and TRIAGE in turn.session)
 
     def answer(self, turn: Turn) -> Response:
@@ -97,13 +97,13 @@ class TriageAnswer(Handler):
     ANSWER_INTENTS = ("DescribePainIntent", "DurationIntent") + tuple(YES_NO)
 
     def matches(self, turn: Turn) -> bool:
-        name = intent_name(turn)
+        name = turn.intent_name
         if TRIAGE not in turn.session or name not in self.ANSWER_INTENTS:
             return False
         return not (name in YES_NO and PENDING_OFFER in turn.session)
 
     def answer(self, turn: Turn) -> Response:
-        name = intent_name(turn)
+        name = turn.intent_name
         answers = {"yes_no": YES_NO[name]} if name in YES_NO else described_answers(turn)
         try:
             step = self.services.triage.answer(turn.session[TRIAGE], answers)
