@@ -39,8 +39,7 @@ def answer_then_offer(turn: Turn, key: str) -> Response:
 
 
 class Topic(Handler):
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name in TOPICS
+    intents = frozenset(TOPICS)
 
     def answer(self, turn: Turn) -> Response:
         return answer_then_offer(turn, TOPICS[turn.intent_name](turn))
@@ -52,8 +51,7 @@ class DescribePain(Handler):
     The description is kept for this session only, so the triage need not ask it again.
     """
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "DescribePainIntent"
+    intents = frozenset({"DescribePainIntent"})
 
     def answer(self, turn: Turn) -> Response:
         described = described_answers(turn)

@@ -9,6 +9,10 @@ from skill.handlers.turn import Services, Turn
 
 
 class Handler(AbstractRequestHandler):
+    """By default a handler takes the intents it names; handlers gated on more override `matches`."""
+
+    intents: frozenset[str] = frozenset()
+
     def __init__(self, services: Services):
         self.services = services
 
@@ -19,7 +23,7 @@ class Handler(AbstractRequestHandler):
         return self.answer(Turn.of(handler_input, self.services))
 
     def matches(self, turn: Turn) -> bool:
-        raise NotImplementedError
+        return turn.intent_name in self.intents
 
     def answer(self, turn: Turn) -> Response:
         raise NotImplementedError

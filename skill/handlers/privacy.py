@@ -10,8 +10,7 @@ OFFER_FORGET_ME = "forget_me"
 
 
 class ForgetMe(Handler):
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "ForgetMeIntent"
+    intents = frozenset({"ForgetMeIntent"})
 
     def answer(self, turn: Turn) -> Response:
         return turn.say([turn.text("prompts.forget_me_confirm")], question=turn.text("prompts.questions.forget_me"),

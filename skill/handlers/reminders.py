@@ -36,8 +36,7 @@ def _permission_card(turn: Turn, lead: list[str]) -> Response:
 class SetReminder(Handler):
     """"Remind me to stretch every day at 7 am": work out the plan, then ask the user to confirm it."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "SetReminderIntent"
+    intents = frozenset({"SetReminderIntent"})
 
     def answer(self, turn: Turn) -> Response:
         # What the user said now, filled in from the request that was missing only the time.
@@ -120,8 +119,7 @@ class PermissionAnswer(Handler):
 
 
 class ListReminders(Handler):
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "ListRemindersIntent"
+    intents = frozenset({"ListRemindersIntent"})
 
     def answer(self, turn: Turn) -> Response:
         try:
@@ -138,8 +136,7 @@ class ListReminders(Handler):
 class CancelReminders(Handler):
     """"Cancel my stretch reminders": deletes only this skill's stretch reminders."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "CancelRemindersIntent"
+    intents = frozenset({"CancelRemindersIntent"})
 
     def answer(self, turn: Turn) -> Response:
         factory = turn.handler_input.service_client_factory

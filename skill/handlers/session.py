@@ -4,7 +4,7 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.triage import current_question
+from skill.handlers.triage import ask, current_question
 from skill.handlers.turn import OFFER_TRIAGE, TRIAGE, Turn
 
 
@@ -44,22 +44,19 @@ class Launch(Handler):
 
 
 class Help(Handler):
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "AMAZON.HelpIntent"
+    intents = frozenset({"AMAZON.HelpIntent"})
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return turn.say([turn.text("prompts.help_in_triage")], question=question.prompt,
-                            reprompt=question.reprompt)
+            return ask(turn, question, [turn.text("prompts.help_in_triage")])
         return turn.ask_more([turn.text("prompts.help")])
 
 
 class Stop(Handler):
     """Stop, cancel and "go home" end the session at once, with the guidance."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name in ("AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent")
+    intents = frozenset({"AMAZON.StopIntent", "AMAZON.CancelIntent", "AMAZON.NavigateHomeIntent"})
 
     def answer(self, turn: Turn) -> Response:
         return goodbye(turn)
@@ -71,21 +68,19 @@ def goodbye(turn: Turn) -> Response:
 
 
 class Repeat(Handler):
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "AMAZON.RepeatIntent"
+    intents = frozenset({"AMAZON.RepeatIntent"})
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return turn.say([], question=question.repeat_slowly or question.prompt, reprompt=question.reprompt)
+            return ask(turn, question, [], slowly=True)
         return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
 
 
 class StartOver(Handler):
     """Outside a triage, "start over" goes back to the beginning; in a triage, TriageStart takes it."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "AMAZON.StartOverIntent"
+    intents = frozenset({"AMAZON.StartOverIntent"})
 
     def answer(self, turn: Turn) -> Response:
         return turn.say([turn.text("prompts.welcome_again")], question=turn.text("prompts.questions.offer_triage"),
@@ -95,17 +90,13 @@ class StartOver(Handler):
 class Fallback(Handler):
     """What Alexa could not place, and yes/no/next with nothing to answer."""
 
-    CONTEXTLESS = ("AMAZON.FallbackIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent",
-                   "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent")
-
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name in self.CONTEXTLESS
+    intents = frozenset({"AMAZON.FallbackIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent",
+                         "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent"})
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return turn.say([turn.text("prompts.fallback_in_triage")], question=question.prompt,
-                            reprompt=question.reprompt)
+            return ask(turn, question, [turn.text("prompts.fallback_in_triage")])
         return turn.ask_more([turn.text("prompts.fallback")])
 
 

@@ -78,8 +78,7 @@ def resume_saved(turn: Turn) -> Response:
 class StartRoutine(Handler):
     """"Guide me through my warm-up", "start my cool-down", "stretch my hips"."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name == "StartRoutineIntent"
+    intents = frozenset({"StartRoutineIntent"})
 
     def answer(self, turn: Turn) -> Response:
         return start_routine(turn, self.services.routines.routine_for(turn.slot_id("routine")))
@@ -109,8 +108,7 @@ def pause(turn: Turn) -> Response:
 class ResumeRoutine(Handler):
     """"Continue my stretches" or "resume", in this session or a later one."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name in ("ResumeRoutineIntent", "AMAZON.ResumeIntent")
+    intents = frozenset({"ResumeRoutineIntent", "AMAZON.ResumeIntent"})
 
     def answer(self, turn: Turn) -> Response:
         return resume_saved(turn)

@@ -43,6 +43,12 @@ def current_question(turn: Turn) -> Question | None:
         return None
 
 
+def ask(turn: Turn, question: Question, lead: list[str], *, slowly: bool = False) -> Response:
+    """Say `lead`, the guidance, then the triage question; its shorter form is the reprompt."""
+    prompt = (question.repeat_slowly or question.prompt) if slowly else question.prompt
+    return turn.say(lead, question=prompt, reprompt=question.reprompt)
+
+
 def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
     """Say where the triage is now: the next question, or the outcome and what next."""
     session = turn.session
@@ -52,7 +58,7 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
         session[TRIAGE] = step.state
         if not step.understood:
             lead = lead + [turn.text("prompts.not_understood_answer")]
-        return turn.say(lead, question=step.question.prompt, reprompt=step.question.reprompt)
+        return ask(turn, step.question, lead)
     outcome = step.outcome
     session.pop(KNOWN_ANSWERS, None)
     if outcome.is_emergency:
@@ -67,8 +73,7 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
 class RedFlag(Handler):
     """A red-flag phrase, at any point, even mid-question or as the opening one-shot."""
 
-    def matches(self, turn: Turn) -> bool:
-        return turn.intent_name in RED_FLAG_INTENTS
+    intents = frozenset(RED_FLAG_INTENTS)
 
     def answer(self, turn: Turn) -> Response:
         return speak_step(turn, self.services.triage.red_flag(RED_FLAG_INTENTS[turn.intent_name]), [])
@@ -117,7 +122,7 @@ def resume_triage(turn: Turn) -> Response:
     question = current_question(turn)
     if question is None:
         return start_triage(turn)
-    return turn.say([], question=question.prompt, reprompt=question.reprompt)
+    return ask(turn, question, [])
 
 
 def stop_triage(turn: Turn) -> Response:
