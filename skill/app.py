@@ -1,6 +1,7 @@
 """The Flask web service Alexa calls: POST /alexa, GET /healthz.
 
-Flow of one request, each step once: size limit -> JSON parse -> verification
+Flow of one request, each step once: size limit -> the door (strict JSON, depth, field
+types) -> verification
 (signature, timestamp, skill id) -> skill runtime (ask-sdk-core dispatch) -> JSON.
 """
 from __future__ import annotations
@@ -11,6 +12,7 @@ import time
 
 from flask import Flask, Response, request
 
+from skill.door import Refused, admit
 from skill.request_log import RequestLog
 from skill.runtime import InvalidRequest, SkillRuntime
 from skill.settings import Settings
@@ -48,7 +50,7 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
     _configure_logging(settings.log_level)
     runtime = runtime or SkillRuntime.from_settings(settings)
     verifier = verifier or RequestVerifier.from_settings(settings)
-    request_log = RequestLog()
+    request_log = RequestLog(settings.log_pseudonym_key())
 
     app = Flask("hip_helper")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -63,12 +65,10 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
         started = time.perf_counter()
         body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly
         try:
-            envelope = json.loads(body)
-            if not isinstance(envelope, dict):
-                raise ValueError("not a JSON object")
-        except ValueError:
-            request_log.rejected(None, 400, "malformed JSON", started)
-            return _error(400, "request body is not a JSON object")
+            envelope = admit(body)
+        except Refused as refused:
+            request_log.rejected(None, 400, refused.reason, started)
+            return _error(400, f"request refused: {refused.reason}")
         try:
             verifier.verify(request.headers, body, envelope)
         except VerificationError as error:

@@ -5,6 +5,7 @@ Tests build a Settings directly; production reads `Settings.from_env()`.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -43,6 +44,9 @@ class Settings:
     # A CA bundle for Alexa's APIs instead of the system's (a test CA, a TLS-inspecting proxy).
     api_ca_bundle: str = ""
     log_level: str = "INFO"
+    # Key for the user pseudonym in logs (HMAC), so log ids can't be matched to store keys.
+    # Unset: generated on first run and kept beside the preferences file.
+    log_secret: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -83,3 +87,31 @@ class Settings:
                 f"no skill id configured: set {ENV_PREFIX}SKILL_ID to your skill's id "
                 "(amzn1.ask.skill.…), or use --dev for local testing"
             )
+
+    def log_pseudonym_key(self) -> bytes:
+        """The configured log secret, else one generated once per deployment and kept on disk.
+
+        Where nothing can be written (a read-only file system), a per-process key still keeps
+        log ids unlinkable to store keys; they only stop matching across restarts.
+        """
+        if self.log_secret:
+            return self.log_secret.encode("utf-8")
+        path = self.db_path.parent / "log-secret"
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except (OSError, ValueError):
+            pass
+        key = secrets.token_bytes(32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(key.hex())
+        except FileExistsError:  # another worker wrote it first: use theirs
+            try:
+                return bytes.fromhex(path.read_text().strip())
+            except (OSError, ValueError):
+                return key
+        except OSError:
+            pass
+        return key

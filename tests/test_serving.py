@@ -85,7 +85,7 @@ def test_development_mode_only_binds_to_loopback(tmp_path):
 def test_gunicorn_serves_in_production_mode_and_rejects_unsigned_requests(server):
     process, port = server(["serve", "--host", "127.0.0.1"], HIP_HELPER_SKILL_ID=SKILL_ID)
     assert wait_for_health(port, process) == {"status": "ok", "skill": "hip-helper"}
-    status, body = post(port, b'{"version": "1.0"}')
+    status, body = post(port, b'{"version": "1.0", "request": {"type": "LaunchRequest"}}')
     assert status == 400 and "verification failed" in body["error"]
 
 
@@ -107,7 +107,7 @@ def test_bare_gunicorn_with_the_deploy_config_logs_one_line_per_request(tmp_path
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         wait_for_health(port, process)
-        status, _ = post(port, b'{"version": "1.0"}')
+        status, _ = post(port, b'{"version": "1.0", "request": {"type": "LaunchRequest"}}')
         assert status == 400
     finally:
         process.terminate()

@@ -68,6 +68,14 @@ def unsigned(envelope: dict) -> Request:
     return Request({"Content-Type": "application/json"}, encode(envelope))
 
 
+# Envelopes of the wrong shape are refused at the door, before verification gives its reason.
+AT_THE_DOOR = {
+    "timestamp a number": "request.timestamp must be a string",
+    "request not an object": "request must be an object",
+    "System not an object": "context.System must be an object",
+}
+
+
 @pytest.mark.parametrize("case", REJECTED, ids=case_ids(REJECTED))
 def test_rejected_request_gets_400_and_reaches_no_handler(case: Case, client: FlaskClient,
                                                           runtime: CountingRuntime,
@@ -76,9 +84,10 @@ def test_rejected_request_gets_400_and_reaches_no_handler(case: Case, client: Fl
     response = post(client, case.build())
 
     assert response.status_code == 400
-    assert case.reason in response.get_json()["error"]
+    reason = AT_THE_DOOR.get(case.name, case.reason)
+    assert reason in response.get_json()["error"]
     assert runtime.calls == 0
-    assert case.reason in caplog.text  # the rejection was logged, so the next check looks at real log lines
+    assert reason in caplog.text  # the rejection was logged, so the next check looks at real log lines
     for text in (response.get_data(as_text=True), caplog.text):
         assert USER_ID not in text and SLOT_VALUE not in text
 

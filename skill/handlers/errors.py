@@ -6,6 +6,8 @@ the same composer here as everywhere else.
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
 from ask_sdk_core.dispatch_components import AbstractExceptionHandler
 from ask_sdk_core.handler_input import HandlerInput
@@ -13,8 +15,16 @@ from ask_sdk_model import Response
 from ask_sdk_runtime.exceptions import DispatchException
 
 from skill.handlers.turn import Services, Turn
+from skill.request_log import loggable
 
 log = logging.getLogger("hip_helper.skill")
+
+
+def _raised_at(exception: Exception) -> str:
+    frames = traceback.extract_tb(exception.__traceback__)
+    if not frames:
+        return "?"
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
 
 
 class CatchAll(AbstractExceptionHandler):
@@ -31,10 +41,12 @@ class CatchAll(AbstractExceptionHandler):
             return turn.silent()
         if isinstance(exception, DispatchException):
             # An intent or request type with no handler: say what the skill can do.
-            log.info("no handler for request type %s", kind)
+            log.info("no handler for request type %s", loggable(kind))
             key = "prompts.fallback"
         else:
-            # Only the exception type and trace: messages can carry what the user said.
-            log.error("handler failed with %s", type(exception).__name__, exc_info=exception)
+            # Only the type and where it was raised: messages and tracebacks can carry what the
+            # user said. The traceback is for development, at DEBUG (HIP_HELPER_LOG_LEVEL).
+            log.error("handler failed with %s at %s", type(exception).__name__, _raised_at(exception))
+            log.debug("handler traceback", exc_info=exception)
             key = "prompts.error"
         return turn.ask_more([turn.text(key)])

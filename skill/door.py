@@ -1,0 +1,125 @@
+"""The door: raw request bytes become a checked envelope before anything else trusts them.
+
+Runs before signature verification, so everything here treats the body as hostile: strict
+JSON (no NaN or Infinity), bounded nesting (Alexa's envelopes are a few levels deep), text
+that encodes as UTF-8, and the right JSON type for every field the service itself reads.
+Whatever fails gets a short reason for a 400; nothing here raises anything else.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+# Alexa's deepest envelopes (APL user events, viewport profiles) stay well under this.
+MAX_DEPTH = 32
+
+# The fields this service reads before or around the SDK, with the JSON type each must have
+# when present. The SDK's own deserialiser checks the rest.
+_STRING = str
+_OBJECT = dict
+FIELD_TYPES: dict[tuple[str, ...], type] = {
+    ("version",): _STRING,
+    ("session",): _OBJECT,
+    ("session", "sessionId"): _STRING,
+    ("session", "new"): bool,
+    ("session", "attributes"): _OBJECT,
+    ("session", "application"): _OBJECT,
+    ("session", "application", "applicationId"): _STRING,
+    ("session", "user"): _OBJECT,
+    ("session", "user", "userId"): _STRING,
+    ("context",): _OBJECT,
+    ("context", "System"): _OBJECT,
+    ("context", "System", "application"): _OBJECT,
+    ("context", "System", "application", "applicationId"): _STRING,
+    ("context", "System", "user"): _OBJECT,
+    ("context", "System", "user", "userId"): _STRING,
+    ("context", "System", "device"): _OBJECT,
+    ("context", "System", "device", "deviceId"): _STRING,
+    ("context", "System", "apiEndpoint"): _STRING,
+    ("context", "System", "apiAccessToken"): _STRING,
+    ("request",): _OBJECT,
+    ("request", "type"): _STRING,
+    ("request", "requestId"): _STRING,
+    ("request", "timestamp"): _STRING,
+    ("request", "locale"): _STRING,
+    ("request", "intent"): _OBJECT,
+    ("request", "intent", "name"): _STRING,
+    ("request", "intent", "slots"): _OBJECT,
+}
+REQUIRED = (("request",), ("request", "type"))
+_JSON_NAMES = {_STRING: "a string", _OBJECT: "an object", bool: "true or false"}
+
+
+class Refused(ValueError):
+    """The body cannot be let in; `reason` is short, fixed text safe to log and return."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _no_constants(name: str) -> object:
+    raise Refused("NaN and Infinity are not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as infinity, which no reply may carry
+        raise Refused("a number too large for JSON")
+    return value
+
+
+def admit(body: bytes) -> dict:
+    """The envelope in `body`, or Refused with the reason it cannot come in."""
+    try:
+        envelope = json.loads(body, parse_constant=_no_constants, parse_float=_finite_float)
+    except Refused:
+        raise
+    except RecursionError:
+        raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # includes UnicodeDecodeError
+        raise Refused("malformed JSON") from None
+    if not isinstance(envelope, dict):
+        raise Refused("not a JSON object")
+    _check_shape(envelope)
+    _check_fields(envelope)
+    return envelope
+
+
+def _check_shape(envelope: dict) -> None:
+    """Depth and text in one iterative walk: no recursion for a hostile body to exhaust."""
+    stack: list[tuple[object, int]] = [(envelope, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                _check_text(key)
+                stack.append((item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str):
+            _check_text(value)
+
+
+def _check_text(text: str) -> None:
+    # A lone surrogate ("\ud800") parses but can never be encoded, logged or stored.
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Refused("text that is not valid Unicode") from None
+
+
+def _check_fields(envelope: dict) -> None:
+    for path, expected in FIELD_TYPES.items():
+        value = envelope
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            if path in REQUIRED:
+                raise Refused(f"{'.'.join(path)} is missing")
+            continue
+        if type(value) is not expected:
+            raise Refused(f"{'.'.join(path)} must be {_JSON_NAMES[expected]}")
