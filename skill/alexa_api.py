@@ -2,29 +2,38 @@
 
 Handlers stay thin: they pass `handler_input.service_client_factory` to these functions and
 catch `AlexaApiError` (one of `PermissionRequired`, `ApiUnavailable`, `RequestRejected`);
-no SDK exception gets past this module. Every call has a timeout (`TimeoutApiClient`),
-because Alexa gives the whole skill response about 8 seconds.
+no SDK exception gets past this module. Alexa gives the whole skill response about 8 seconds,
+so each request gets one `Deadline` (`request_factory`), and every call made for it must be
+done, connect to last body byte, by then and within the per-call timeout (`TimeoutApiClient`).
 """
 from __future__ import annotations
 
 import functools
 import importlib
+import io
 import json
 import logging
+import socket
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
+import requests.adapters
+import urllib3.connection
 from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.exceptions import ApiClientException, SerializationException
+from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import RequestEnvelope
 from ask_sdk_model.interfaces.connections import SendRequestDirective
-from ask_sdk_model.services import ApiClientRequest, ServiceClientFactory, ServiceException
+from ask_sdk_model.services import (ApiClientRequest, ApiClientResponse, ApiConfiguration, ServiceClientFactory,
+                                    ServiceException)
 from ask_sdk_model.services.reminder_management import spoken_info
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
@@ -33,7 +42,10 @@ from skill.settings import Settings
 log = logging.getLogger("hip_helper.alexa_api")
 
 REMINDERS_PERMISSION = "alexa::alerts:reminders:skill:readwrite"
-DEFAULT_TIMEOUT: float = Settings.api_timeout  # the dataclass default, one source of truth
+DEFAULT_TIMEOUT: float = Settings.api_timeout  # the dataclass defaults, one source of truth
+DEFAULT_BUDGET: float = Settings.request_budget_seconds
+_REQUEST_DEADLINE = "alexa_api_deadline"  # request attributes: this request's Deadline
+_REQUEST_FACTORY = "alexa_api_factory"    # and its service client factory bound to it
 _REMINDER_REQUEST_TYPE = "ask_sdk_model.services.reminder_management.reminder_request.ReminderRequest"
 _MISSING_SPOKEN_INFO_MODULE = "ask_sdk_model.services.reminder_management.alert_info_spoken_info"
 
@@ -73,28 +85,186 @@ class RequestRejected(AlexaApiError):
     """Alexa refused the request itself (400, 404, 409 …): a fault on our side, so apologise and log it."""
 
 
-class TimeoutApiClient(DefaultApiClient):
-    """DefaultApiClient with a timeout on every call and, optionally, its own CA bundle.
+class OutOfTime(ApiUnavailable):
+    """The call's deadline passed before its whole reply came: Alexa may still have acted on it."""
 
-    The parent still refuses non-HTTPS URLs and wraps every transport failure (timeouts
-    included) in ApiClientException, which the service clients raise as ServiceException.
-    The timeout bounds the connect and each read, as requests does, not the whole call.
+
+class Deadline:
+    """A moment on the monotonic clock by which an answer must be ready."""
+
+    def __init__(self, at: float):
+        self.at = at
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.at - time.monotonic()
+
+    def within(self, seconds: float) -> Deadline:
+        """This deadline, or `seconds` from now if that comes first."""
+        return Deadline(min(self.at, time.monotonic() + seconds))
+
+
+class DeadlinePassed(ApiClientException):
+    """The transport ran out of the call's time (before sending, or while waiting for the reply)."""
+
+
+class TimeoutApiClient(DefaultApiClient):
+    """An ApiClient whose every call finishes, connect to last body byte, by its deadline.
+
+    The deadline is `timeout` from the start of the call, or the request's deadline if sooner
+    (`bound`). requests only bounds each socket read, so a reply trickling in a byte at a time
+    would never time out; `_DeadlineSocket` gives every read just what is left instead.
+    Non-HTTPS URLs are refused; transport failures raise ApiClientException, which the service
+    clients raise as ServiceException. Messages name the failure, never the URL (it holds ids).
     """
 
-    def __init__(self, timeout: float = DEFAULT_TIMEOUT, ca_bundle: str | Path | None = None):
+    def __init__(self, timeout: float = DEFAULT_TIMEOUT, ca_bundle: str | Path | None = None,
+                 budget: float = DEFAULT_BUDGET, deadline: Deadline | None = None):
         super().__init__()
-        self.timeout = timeout
+        self.timeout, self.budget, self.deadline = timeout, budget, deadline
         # requests' `verify`: True trusts the default store; a path trusts only that bundle (a test CA),
         # without touching process-wide settings such as REQUESTS_CA_BUNDLE.
         self.verify: bool | str = str(ca_bundle) if ca_bundle else True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TimeoutApiClient:
-        return cls(timeout=settings.api_timeout, ca_bundle=settings.api_ca_bundle or None)
+        return cls(timeout=settings.api_timeout, ca_bundle=settings.api_ca_bundle or None,
+                   budget=settings.request_budget_seconds)
 
-    def _resolve_method(self, request: ApiClientRequest) -> Callable[..., requests.Response]:
-        send = super()._resolve_method(request)
-        return functools.partial(send, timeout=self.timeout, verify=self.verify)
+    def bound(self, deadline: Deadline) -> TimeoutApiClient:
+        """A client for one request: its calls also end by `deadline`."""
+        client = TimeoutApiClient(self.timeout, budget=self.budget, deadline=deadline)
+        client.verify = self.verify
+        return client
+
+    def invoke(self, request: ApiClientRequest) -> ApiClientResponse:
+        deadline = self.deadline.within(self.timeout) if self.deadline else Deadline.after(self.timeout)
+        if urlsplit(request.url or "").scheme != "https":
+            raise ApiClientException("Requests against non-HTTPS endpoints are not allowed.")
+        headers = self._convert_list_tuples_to_dict(headers_list=request.headers)
+        data = request.body or None
+        if data and "json" in (headers.get("Content-type") or ""):
+            data = json.dumps(data)
+        left = deadline.remaining()
+        if left <= 0:
+            raise DeadlinePassed("no time left to make the call")
+        try:
+            with requests.Session() as session:
+                session.mount("https://", _DeadlineAdapter(deadline))
+                reply = session.request(request.method or "GET", request.url, headers=headers, data=data,
+                                        timeout=left, verify=self.verify)
+                return ApiClientResponse(headers=self._convert_dict_to_list_tuples(reply.headers),
+                                         status_code=reply.status_code, body=reply.text)
+        except requests.RequestException as error:
+            if deadline.remaining() <= 0:
+                raise DeadlinePassed("timed out: the whole reply did not arrive in time") from error
+            raise ApiClientException(_root_cause(error)) from error
+
+
+def _root_cause(error: BaseException) -> str:
+    """The first failure under requests' and urllib3's wrappers, whose messages quote the URL (and its ids)."""
+    while (error.__cause__ or error.__context__) is not None:
+        error = cast(BaseException, error.__cause__ or error.__context__)
+    return f"{type(error).__name__}: {error}"
+
+
+class _DeadlineSocket:
+    """A connected socket whose every send and receive may take only what is left of the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: Deadline):
+        self._sock, self._deadline = sock, deadline
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+    def _arm(self) -> None:
+        left = self._deadline.remaining()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        self._sock.settimeout(left)
+
+    def sendall(self, data: bytes, *args: Any) -> None:
+        self._arm()
+        self._sock.sendall(data, *args)
+
+    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
+        self._arm()
+        return self._sock.recv_into(buffer, nbytes)
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        # http.client reads the status line, headers and body through this file. The socket's
+        # own unbuffered file keeps it open until the reply is read, as socket.makefile does.
+        return io.BufferedReader(_DeadlineReader(self, self._sock.makefile("rb", buffering=0)))
+
+
+class _DeadlineReader(io.RawIOBase):
+    def __init__(self, sock: _DeadlineSocket, raw: Any):
+        super().__init__()
+        self._sock, self._raw = sock, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        self._sock._arm()
+        return self._raw.readinto(buffer)
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
+class _DeadlineConnection(urllib3.connection.HTTPSConnection):
+    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._deadline = deadline
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = cast(Any, _DeadlineSocket(self.sock, self._deadline))
+
+
+class _DeadlinePool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _DeadlineConnection
+
+
+class _DeadlineAdapter(requests.adapters.HTTPAdapter):
+    def __init__(self, deadline: Deadline):
+        self._deadline = deadline  # before super().__init__, which builds the pool manager
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        pools = self.poolmanager.pool_classes_by_scheme
+        self.poolmanager.pool_classes_by_scheme = {**pools,
+                                                   "https": functools.partial(_DeadlinePool, deadline=self._deadline)}
+
+
+def request_deadline(handler_input: HandlerInput) -> Deadline:
+    """This request's deadline: the request budget from the first time a handler asks for it."""
+    cache = handler_input.attributes_manager.request_attributes
+    if _REQUEST_DEADLINE not in cache:
+        client = getattr(getattr(handler_input.service_client_factory, "api_configuration", None), "api_client", None)
+        cache[_REQUEST_DEADLINE] = Deadline.after(getattr(client, "budget", DEFAULT_BUDGET))
+    return cache[_REQUEST_DEADLINE]
+
+
+def request_factory(handler_input: HandlerInput) -> ServiceClientFactory | None:
+    """The request's service client factory, its calls bound to `request_deadline`."""
+    cache = handler_input.attributes_manager.request_attributes
+    if _REQUEST_FACTORY not in cache:
+        deadline = request_deadline(handler_input)
+        factory = handler_input.service_client_factory
+        configuration = getattr(factory, "api_configuration", None)
+        if isinstance(getattr(configuration, "api_client", None), TimeoutApiClient):
+            factory = ServiceClientFactory(ApiConfiguration(
+                serializer=configuration.serializer, api_client=configuration.api_client.bound(deadline),
+                authorization_value=configuration.authorization_value, api_endpoint=configuration.api_endpoint))
+        cache[_REQUEST_FACTORY] = factory
+    return cache[_REQUEST_FACTORY]
 
 
 # --- Reminders and settings -------------------------------------------------------------------
@@ -146,10 +316,11 @@ def device_time_zone(factory: ServiceClientFactory | None, device_id: str) -> st
         client = _ready(factory, operation).get_ups_service()
         zone = _call(operation, lambda: client.get_system_time_zone(device_id=device_id))
     except AlexaApiError as error:
-        log.warning("%s", error)
+        # Only the operation and the failure's kind: the detail may hold the URL, and so the device id.
+        log.warning("%s failed: %s", operation, type(error).__name__)
         return None
     if not isinstance(zone, str) or not _is_known_time_zone(zone):
-        log.warning("%s: unusable time zone %r", operation, zone)
+        log.warning("%s: unusable time zone", operation)
         return None
     return zone
 
@@ -179,8 +350,10 @@ def _call(operation: str, send: Callable[[], T]) -> T:
 
 
 def _classified(operation: str, error: ServiceException) -> AlexaApiError:
+    if isinstance(error.__context__, DeadlinePassed):
+        return OutOfTime(operation, None, str(error.__context__))
     if isinstance(error.__context__, ApiClientException):
-        # The service client reports transport failures (timeout, refused connection, TLS,
+        # The service client reports transport failures (refused connection, TLS,
         # a non-HTTPS endpoint) as status 500, though no reply ever came.
         return ApiUnavailable(operation, None, str(error.__context__))
     status = error.status_code

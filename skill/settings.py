@@ -41,6 +41,9 @@ class Settings:
     cert_max_bytes: int = 64 * 1024
     # Outbound Alexa API calls (reminders, settings).
     api_timeout: float = 2.0
+    # Every Alexa API call a request makes, together, must be done within this many seconds of
+    # the handler starting, leaving time for the reply before gunicorn (6 s) and Alexa (8 s) give up.
+    request_budget_seconds: float = 4.5
     # A CA bundle for Alexa's APIs instead of the system's (a test CA, a TLS-inspecting proxy).
     api_ca_bundle: str = ""
     log_level: str = "INFO"

@@ -379,3 +379,11 @@ def test_server_rejects_bodies_alexa_would(body: Any, code: str) -> None:
 def test_server_accepts_a_relative_trigger() -> None:
     body = _broken(lambda b: b.update(trigger={"type": "SCHEDULED_RELATIVE", "offsetInSeconds": 3600}))
     assert reminder_body_problem(body) is None
+
+
+def test_a_failed_time_zone_call_logs_no_device_id_or_url(alexa_api_server: AlexaApiServer, caplog) -> None:
+    alexa_api_server.delay_next(60)
+    with caplog.at_level("DEBUG"):
+        assert device_time_zone(factory_for(alexa_api_server, timeout=0.3), DEVICE_ID) is None
+    assert "get device time zone failed: OutOfTime" in caplog.text
+    assert DEVICE_ID not in caplog.text and "/v2/devices" not in caplog.text

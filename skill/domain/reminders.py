@@ -282,3 +282,19 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _normalised(text: str) -> str:
     return " ".join(text.split()).casefold()
+
+
+def same_reminder(alert: dict[str, Any], body: dict[str, Any]) -> bool:
+    """Whether a listed reminder is the one create `body` describes: same words, zone, repeat and time.
+
+    A repeating reminder planned again later may start a day on, so only its time of day counts.
+    """
+    texts = _spoken_texts(body)
+    if not texts or not is_stretch_reminder(alert, texts[0]):
+        return False
+    listed, wanted = _mapping(_mapping(alert).get("trigger")), _mapping(body.get("trigger"))
+    rules = _mapping(wanted.get("recurrence")).get("recurrenceRules")
+    listed_time, wanted_time = str(listed.get("scheduledTime") or ""), str(wanted.get("scheduledTime") or "")
+    return (listed.get("timeZoneId") == wanted.get("timeZoneId")
+            and _mapping(listed.get("recurrence")).get("recurrenceRules") == rules
+            and (listed_time[11:16] == wanted_time[11:16] if rules else listed_time[:16] == wanted_time[:16]))

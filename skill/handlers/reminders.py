@@ -2,7 +2,8 @@
 
 The user confirms each reminder (time and recurrence said back) before it is created; with
 no permission yet, Alexa asks for it by voice, and a refusal gets a card, never a false "done".
-API failures get a short apology and the session goes on.
+API failures get a short apology and the session goes on. All API calls for one request share
+its deadline (alexa_api.request_factory), so a slow API costs an apology, never the reply.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from datetime import datetime, timezone
 from ask_sdk_model import Response
 
 from skill import alexa_api
-from skill.domain.reminders import PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, to_request_body
+from skill.domain.reminders import (PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, same_reminder,
+                                    to_request_body)
 from skill.handlers.base import Handler
 from skill.handlers.turn import REMINDER_BODY, REMINDER_DRAFT, Turn
 
@@ -20,11 +22,14 @@ log = logging.getLogger("hip_helper.reminders")
 
 OFFER_CREATE_REMINDER = "create_reminder"
 PERMISSION_TOKEN = "stretch-reminder"
+# Session attribute: a create that timed out, which Alexa may have carried out all the same.
+REMINDER_UNCONFIRMED = "reminder_unconfirmed"
 
 
 def _apology(turn: Turn, error: alexa_api.AlexaApiError) -> Response:
-    log.warning("reminders API %s failed with %s", error.operation, error.status)
-    return turn.ask_more([turn.text("prompts.reminders.unavailable")])
+    log.warning("reminders API %s failed: %s %s", error.operation, type(error).__name__, error.status)
+    key = "too_slow" if isinstance(error, alexa_api.OutOfTime) else "unavailable"
+    return turn.ask_more([turn.text(f"prompts.reminders.{key}")])
 
 
 def _permission_card(turn: Turn, lead: list[str]) -> Response:
@@ -45,7 +50,7 @@ class SetReminder(Handler):
                 "frequency": turn.slot_id("frequency") or draft.get("frequency")}
         if not said["time"]:
             return _ask_for_time(turn, said)
-        factory = turn.handler_input.service_client_factory
+        factory = alexa_api.request_factory(turn.handler_input)
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
         time_zone = alexa_api.device_time_zone(factory, device_id)
         if time_zone is None:
@@ -83,20 +88,36 @@ def _plan_notes(turn: Turn, plan: ReminderPlan) -> list[str]:
 def create_confirmed(turn: Turn) -> Response:
     """The user said yes to the reminder: create it, or ask for the permission first."""
     pending = turn.session.get(REMINDER_BODY)
+    factory = alexa_api.request_factory(turn.handler_input)
     try:
         alexa_api.require_consent_token(turn.handler_input.request_envelope)
-        alexa_api.create_reminder(turn.handler_input.service_client_factory, pending["body"])
+        if turn.session.pop(REMINDER_UNCONFIRMED, None) and _already_set(factory, pending["body"]):
+            turn.session.pop(REMINDER_BODY, None)
+            turn.preferences.update(reminders=True)
+            return turn.ask_more([turn.text("prompts.reminders.already_set", when=pending["when"],
+                                            time=pending["time"])])
+        alexa_api.create_reminder(factory, pending["body"])
     except alexa_api.PermissionRequired:
         # Keep the confirmed reminder for when Alexa comes back with the user's answer.
         builder = turn.handler_input.response_builder
         builder.add_directive(alexa_api.reminder_permission_directive(PERMISSION_TOKEN))
         return builder.response
+    except alexa_api.OutOfTime as error:
+        # It may have been created: the user's retry looks before creating another.
+        turn.session.pop(REMINDER_BODY, None)
+        turn.session[REMINDER_UNCONFIRMED] = True
+        log.warning("reminders API %s ran out of time", error.operation)
+        return turn.ask_more([turn.text("prompts.reminders.create_unconfirmed")])
     except alexa_api.AlexaApiError as error:
         turn.session.pop(REMINDER_BODY, None)
         return _apology(turn, error)
     turn.session.pop(REMINDER_BODY, None)
     turn.preferences.update(reminders=True)
     return turn.ask_more([turn.text("prompts.reminders.created", when=pending["when"], time=pending["time"])])
+
+
+def _already_set(factory: object, body: dict) -> bool:
+    return any(same_reminder(alert, body) for alert in alexa_api.list_reminders(factory))
 
 
 def decline_reminder(turn: Turn) -> Response:
@@ -123,7 +144,7 @@ class ListReminders(Handler):
 
     def answer(self, turn: Turn) -> Response:
         try:
-            alerts = alexa_api.list_reminders(turn.handler_input.service_client_factory)
+            alerts = alexa_api.list_reminders(alexa_api.request_factory(turn.handler_input))
         except alexa_api.PermissionRequired:
             return _permission_card(turn, [])
         except alexa_api.AlexaApiError as error:
@@ -139,16 +160,38 @@ class CancelReminders(Handler):
     intents = frozenset({"CancelRemindersIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        factory = turn.handler_input.service_client_factory
+        factory = alexa_api.request_factory(turn.handler_input)
+        deadline = alexa_api.request_deadline(turn.handler_input)
         text = turn.text("prompts.reminders.text")
         try:
             ours = [alert for alert in alexa_api.list_reminders(factory) if is_stretch_reminder(alert, text)]
-            for alert in ours:
-                alexa_api.delete_reminder(factory, alert["alertToken"])
         except alexa_api.PermissionRequired:
             return _permission_card(turn, [])
         except alexa_api.AlexaApiError as error:
             return _apology(turn, error)
+        done, slowest = 0, 0.0
+        for alert in ours:
+            # A delete cut off by the deadline may still happen: don't start one unlikely to finish.
+            if deadline.remaining() < slowest:
+                break
+            started = deadline.remaining()
+            try:
+                alexa_api.delete_reminder(factory, alert["alertToken"])
+            except alexa_api.PermissionRequired:
+                if not done:
+                    return _permission_card(turn, [])
+                break
+            except alexa_api.AlexaApiError as error:
+                if not done:
+                    return _apology(turn, error)
+                log.warning("reminders API %s failed: %s", error.operation, type(error).__name__)
+                break
+            done += 1
+            slowest = max(slowest, started - deadline.remaining())
+        if done < len(ours):
+            turn.preferences.update(reminders=True)
+            return turn.ask_more([turn.text("prompts.reminders.cancelled_some", count=done),
+                                  turn.text("prompts.reminders.cancelled_left", count=len(ours) - done)])
         turn.preferences.update(reminders=False)
         key = "prompts.reminders.cancelled" if ours else "prompts.reminders.cancelled_none"
         return turn.ask_more([turn.text(key, count=len(ours))])
