@@ -132,6 +132,7 @@ class Fault:
     status: int | None = None  # answer this status with an Alexa-style error body instead of serving
     delay: float = 0.0         # seconds to wait before answering
     malformed: bool = False    # send a body that is not JSON
+    trickle: float = 0.0       # seconds between bytes of the whole answer, status line included
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ class _Reply:
     status: int
     payload: Any = None  # JSON-encoded; None is an empty body
     malformed: bool = False
+    trickle: float = 0.0
 
     def encoded(self) -> bytes:
         if self.malformed:
@@ -196,6 +198,10 @@ class AlexaApiServer:
         """Stall before answering; teardown ends the wait, so a long delay costs nothing."""
         self._program(Fault(delay=seconds), times)
 
+    def trickle_next(self, seconds_per_byte: float = 1.0, times: int = 1) -> None:
+        """Answer a byte at a time, so no single read ever times out: only a deadline ends it."""
+        self._program(Fault(trickle=seconds_per_byte), times)
+
     def malformed_next(self, times: int = 1, *, status: int | None = None) -> None:
         """Send broken JSON, with the normal status or `status`."""
         self._program(Fault(status=status, malformed=True), times)
@@ -218,7 +224,7 @@ class AlexaApiServer:
         if fault.delay:
             self._stopping.wait(fault.delay)
         reply = _error(fault.status) if fault.status else self._serve(request)
-        return replace(reply, malformed=fault.malformed)
+        return replace(reply, malformed=fault.malformed, trickle=fault.trickle)
 
     def _program(self, fault: Fault, times: int) -> None:
         with self._lock:
@@ -348,6 +354,9 @@ class _Handler(BaseHTTPRequestHandler):
         )
         reply = self.server.api.handle(request)
         payload = reply.encoded()
+        if reply.trickle:
+            self._trickle(reply.status, payload, reply.trickle)
+            return
         self.send_response(reply.status)
         if payload:
             self.send_header("Content-Type", "application/json")
@@ -356,6 +365,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
     do_POST = do_PUT = do_DELETE = do_GET
+
+    def _trickle(self, status: int, payload: bytes, seconds_per_byte: float) -> None:
+        answer = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\n"
+                  f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
+        self.close_connection = True
+        for at in range(len(answer)):
+            if self.server.api._stopping.wait(seconds_per_byte):
+                return
+            try:
+                self.wfile.write(answer[at:at + 1])
+                self.wfile.flush()
+            except OSError:  # the client gave up, as it should
+                return
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: tests read AlexaApiServer.requests instead."""
