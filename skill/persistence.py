@@ -228,9 +228,9 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
             return connection
         except sqlite3.OperationalError:
             connection.close()
-        # WAL needs a -shm file it can map; when that cannot be created or opened, immutable=1
-        # reads the main file alone, without changes still in the -wal file (most, after the last
-        # writer closed and checkpointed it).
+        # mode=ro needs an existing -shm file (a writer is running). With none, because the last
+        # writer stopped and checkpointed everything into the main file, only immutable=1 opens a
+        # WAL-mode file in a read-only directory; it reads the main file alone.
         return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self._timeout, isolation_level=None)
 
     def _open_read_write(self) -> sqlite3.Connection:

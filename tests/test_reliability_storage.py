@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
 import os
+import shutil
 import sqlite3
 import tempfile
 import uuid
@@ -22,6 +24,7 @@ from conftest import SKILL_ID
 from dynamodb_server import MotoServer, free_loopback_port
 from pki import CertHost
 from skill.app import create_app
+from skill.persistence import SqlitePersistenceAdapter
 from skill.runtime import SkillRuntime, build_skill, load_services
 from skill.serializer import FastSerializer
 from skill.settings import PROJECT_ROOT, Settings
@@ -125,32 +128,51 @@ def world_readable_dir() -> Iterator[Path]:
     parent = Path(tempfile.mkdtemp(prefix="hip-helper-ro-"))
     parent.chmod(0o755)
     yield parent
-    for file in (parent / "state").iterdir():
-        file.unlink()
-    (parent / "state").rmdir()
-    parent.rmdir()
+    shutil.rmtree(parent)
 
 
+def _first_visit_in_a_worker_that_exits(db_path: Path, user_id: str) -> None:
+    from test_persistence import make_envelope  # spawned: imports stay inside the child
+
+    SqlitePersistenceAdapter(db_path).save_attributes(make_envelope(user_id), {"intro_heard": True})
+
+
+def first_visit(signer, settings: Settings, user_id: str, worker: str) -> None:
+    """A running worker leaves -wal and -shm files beside the store (SQLite then reads it with
+    mode=ro); a worker that stopped checkpointed and removed them, so only immutable=1 can open
+    the WAL-mode file on a read-only volume."""
+    if worker == "running":
+        app, _ = build(signer, settings)
+        assert heard(device(app, signer, user_id).launch()).startswith(WELCOME)
+        return
+    child = multiprocessing.get_context("spawn").Process(
+        target=_first_visit_in_a_worker_that_exits, args=(settings.db_path, user_id))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert [file.name for file in settings.db_path.parent.iterdir()] == [settings.db_path.name]
+
+
+@pytest.mark.parametrize("worker", ["running", "stopped"])
 def test_read_only_sqlite_still_greets_a_returning_user_and_logs_once(signer, world_readable_dir: Path,
-                                                                      storage_log) -> None:
+                                                                      storage_log, worker: str) -> None:
     settings = Settings(skill_id=SKILL_ID, db_path=world_readable_dir / "state" / "prefs.sqlite3")
-    earlier_app, _ = build(signer, settings)
-    returning = device(earlier_app, signer)
-    assert heard(returning.launch()).startswith(WELCOME)
+    returning_id = f"amzn1.ask.account.TEST-{uuid.uuid4()}"
+    first_visit(signer, settings, returning_id, worker)
 
     with read_only(settings.db_path.parent):
         app, _ = build(signer, settings)  # a worker started after the volume turned read-only
         storage_log.clear()
-        welcomed_back = device(app, signer, returning.user_id).launch()
+        returning = device(app, signer, returning_id)
+        welcomed_back = returning.launch()
         newcomers = [device(app, signer) for _ in range(2)]
         first_visits = [user.launch() for user in newcomers]
 
     assert heard(welcomed_back).startswith(WELCOME_BACK)
     assert all(heard(reply).startswith(WELCOME) for reply in first_visits)
-    lines = storage_lines(storage_log)
-    assert len(lines) == 2, lines
-    assert lines[0].startswith("SQLite preferences store: open for writing failed with ")
-    assert lines[1] == "SQLite preferences store: save failed with OperationalError (SQLITE_READONLY) (1 so far)"
+    assert storage_lines(storage_log) == [
+        "SQLite preferences store: open for writing failed with PermissionError (1 so far)",
+        "SQLite preferences store: save failed with OperationalError (SQLITE_READONLY) (1 so far)"]
     assert_nothing_leaked(storage_log, returning, *newcomers)
 
 
