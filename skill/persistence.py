@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import threading
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
@@ -25,6 +26,8 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_model import RequestEnvelope
 
 from skill.settings import ENV_PREFIX, Settings, SettingsError
+
+log = logging.getLogger("hip_helper.storage")
 
 ALLOWED_ATTRIBUTES = frozenset({"routine", "reminders", "intro_heard"})
 
@@ -71,13 +74,40 @@ def _request_id(request_envelope: RequestEnvelope) -> str | None:
     return getattr(request, "request_id", None)
 
 
-@contextmanager
-def _store_errors(action: str) -> Iterator[None]:
-    """Turn sqlite3 and file-system failures into a short PersistenceException (no user data)."""
-    try:
-        yield
-    except (sqlite3.Error, OSError) as error:
-        raise PersistenceException(f"preferences store could not {action}: {error}") from error
+def _is_power_of_ten(count: int) -> bool:
+    return count == 10 ** (len(str(count)) - 1)
+
+
+def _fault_kind(error: BaseException) -> str:
+    """The exception type, plus SQLite's or AWS's fixed error code: never its message, which
+    can quote a key or a value."""
+    code = getattr(error, "sqlite_errorname", None)
+    response = getattr(error, "response", None)
+    if code is None and isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+    return f"{type(error).__name__} ({code})" if code else type(error).__name__
+
+
+class StoreFaults:
+    """Makes store failures visible without flooding the log: each kind (operation, exception
+    type) is logged the 1st, 10th, 100th... time it happens, with the count so far. Only in
+    development mode does a line carry the exception's message."""
+
+    def __init__(self, store: str, details: bool = False):
+        self._store = store
+        self._details = details
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._lock = threading.Lock()
+
+    def record(self, operation: str, error: BaseException) -> None:
+        kind = _fault_kind(error)
+        with self._lock:
+            self._counts[operation, kind] += 1
+            count = self._counts[operation, kind]
+        if _is_power_of_ten(count):
+            detail = f": {error}" if self._details else ""
+            log.warning("%s preferences store: %s failed with %s (%d so far)%s",
+                        self._store, operation, kind, count, detail)
 
 
 class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
@@ -89,10 +119,12 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     AbstractPersistenceAdapter contract says.
     """
 
-    def __init__(self, path: Path, allowed: frozenset[str] = ALLOWED_ATTRIBUTES, timeout: float = 2.0):
+    def __init__(self, path: Path, allowed: frozenset[str] = ALLOWED_ATTRIBUTES, timeout: float = 2.0,
+                 faults: StoreFaults | None = None):
         self._path = Path(path)
         self._allowed = allowed
         self._timeout = timeout
+        self._faults = faults or StoreFaults("SQLite")
         self._local = threading.local()
         # Connections opened before a fork: closing one in the child would act on the
         # parent's database state, so the child only drops it here and never touches it.
@@ -102,7 +134,7 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, object]:
         key = user_key(request_envelope)
-        with _store_errors("read preferences"):
+        with self._store_errors("read"):
             stored = self._read_rows(self._connection(), key)
         self._remember_snapshot(request_envelope, key, stored)
         return {name: json.loads(value) for name, value in stored.items()}
@@ -112,7 +144,7 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
         snapshot = self._take_snapshot(request_envelope, key)
         _reject_disallowed(attributes, self._allowed)
         wanted = {name: _encode(name, value) for name, value in attributes.items()}
-        with _store_errors("save preferences"):
+        with self._store_errors("save"):
             connection = self._connection()
             with connection:
                 connection.execute("BEGIN IMMEDIATE")
@@ -123,10 +155,19 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
         key = user_key(request_envelope)
         self._take_snapshot(request_envelope, key)
-        with _store_errors("delete preferences"):
+        with self._store_errors("delete"):
             connection = self._connection()
             with connection:
                 connection.execute("DELETE FROM preferences WHERE user_key = ?", (key,))
+
+    @contextmanager
+    def _store_errors(self, operation: str) -> Iterator[None]:
+        """Log sqlite3 and file-system failures, and raise them as a short PersistenceException."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as error:
+            self._faults.record(operation, error)
+            raise PersistenceException(f"preferences store could not {operation} preferences: {error}") from error
 
     @staticmethod
     def _read_rows(connection: sqlite3.Connection, key: str) -> dict[str, str]:
@@ -168,6 +209,31 @@ class SqlitePersistenceAdapter(AbstractPersistenceAdapter):
         return local.connection
 
     def _open(self) -> sqlite3.Connection:
+        try:
+            return self._open_read_write()
+        except (sqlite3.Error, OSError) as error:
+            if not self._path.is_file():
+                raise
+            # A read-only file or directory (or a full disk) must not turn returning users into
+            # new ones: their preferences are still read, and only saves fail.
+            connection = self._open_read_only()
+            self._faults.record("open for writing", error)
+            return connection
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = self._path.resolve().as_uri()
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=self._timeout, isolation_level=None)
+        try:
+            connection.execute("SELECT 1 FROM preferences LIMIT 1").fetchall()
+            return connection
+        except sqlite3.OperationalError:
+            connection.close()
+        # mode=ro needs an existing -shm file (a writer is running). With none, because the last
+        # writer stopped and checkpointed everything into the main file, only immutable=1 opens a
+        # WAL-mode file in a read-only directory; it reads the main file alone.
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, timeout=self._timeout, isolation_level=None)
+
+    def _open_read_write(self) -> sqlite3.Connection:
         self._path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         # Create the file ourselves so it is private from the first byte (WAL files copy its mode).
         os.close(os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
@@ -208,30 +274,46 @@ class _AllowListedDynamoDbAdapter(AbstractPersistenceAdapter):
     (boto3 reads every number back as Decimal and refuses to write floats)."""
 
     def __init__(self, connect: Callable[[bool], AbstractPersistenceAdapter], allowed: frozenset[str],
-                 create_table: bool):
+                 create_table: bool, faults: StoreFaults | None = None):
+        # Nothing is contacted here: an endpoint that is down at boot must not stop the app
+        # starting, only degrade the requests that need it (with a log line) until it is back.
         self._connect = connect
         self._allowed = allowed
-        self._inner = connect(create_table)
+        self._create_table = create_table
+        self._faults = faults or StoreFaults("DynamoDB")
+        self._inner: AbstractPersistenceAdapter | None = None
         self._pid = os.getpid()
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, object]:
-        stored = self._adapter().get_attributes(request_envelope)
+        with self._store_errors("read"):
+            stored = self._adapter().get_attributes(request_envelope)
         return json.loads(json.dumps(stored, default=_plain_number))
 
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, object]) -> None:
         _reject_disallowed(attributes, self._allowed)
         storable = {name: json.loads(_encode(name, value), parse_float=Decimal)
                     for name, value in attributes.items()}
-        self._adapter().save_attributes(request_envelope, storable)
+        with self._store_errors("save"):
+            self._adapter().save_attributes(request_envelope, storable)
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
-        self._adapter().delete_attributes(request_envelope)
+        with self._store_errors("delete"):
+            self._adapter().delete_attributes(request_envelope)
+
+    @contextmanager
+    def _store_errors(self, operation: str) -> Iterator[None]:
+        try:
+            yield
+        except PersistenceException as error:
+            # The official adapter wraps every boto3 failure; the cause names what went wrong.
+            self._faults.record(operation, error.__context__ or error)
+            raise
 
     def _adapter(self) -> AbstractPersistenceAdapter:
-        if self._pid != os.getpid():
+        if self._inner is None or self._pid != os.getpid():
             # boto3 pools keep-alive sockets: a forked worker must not share its parent's.
-            # The table already exists by now, so a worker does not try to create it again.
-            self._inner = self._connect(False)
+            # Creating a table that exists is a no-op, and a failed creation is tried again next time.
+            self._inner = self._connect(self._create_table)
             self._pid = os.getpid()
         return self._inner
 
@@ -252,7 +334,7 @@ def _region_for_import(region: str) -> Iterator[None]:
 
 def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
                      allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
-                     create_table: bool = False) -> AbstractPersistenceAdapter:
+                     create_table: bool = False, faults: StoreFaults | None = None) -> AbstractPersistenceAdapter:
     """The official ask-sdk DynamoDbAdapter on a boto3 resource that gives up within a second or
     two, keyed by `user_key`, behind the allow-list. Needs the [dynamodb] extra."""
     try:
@@ -274,17 +356,18 @@ def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "u
         return DynamoDbAdapter(table_name, create_table=create, partition_keygen=user_key,
                                dynamodb_resource=resource)
 
-    return _AllowListedDynamoDbAdapter(connect, allowed, create_table)
+    return _AllowListedDynamoDbAdapter(connect, allowed, create_table, faults)
 
 
 def build_persistence_adapter(settings: Settings) -> AbstractPersistenceAdapter:
-    """The store named by settings.store; nothing is opened or contacted until first use,
-    except that a local DynamoDB endpoint gets its table created."""
+    """The store named by settings.store; nothing is opened or contacted until first use, when
+    a local DynamoDB endpoint also gets its table created."""
     if settings.store == "sqlite":
-        return SqlitePersistenceAdapter(settings.db_path)
+        return SqlitePersistenceAdapter(settings.db_path, faults=StoreFaults("SQLite", settings.dev_mode))
     if settings.store == "dynamodb":
         # A local endpoint (DynamoDB Local, moto) starts empty; in AWS the operator provisions the table.
         return dynamodb_adapter(settings.dynamodb_table, settings.dynamodb_endpoint or None,
                                 region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                                create_table=bool(settings.dynamodb_endpoint))
+                                create_table=bool(settings.dynamodb_endpoint),
+                                faults=StoreFaults("DynamoDB", settings.dev_mode))
     raise SettingsError(f"{ENV_PREFIX}STORE must be sqlite or dynamodb, not {settings.store!r}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import multiprocessing
 import os
 import sqlite3
@@ -29,7 +30,7 @@ from ask_sdk_model import (Application, Context, Device, DialogState, Intent, In
 from ask_sdk_model.interfaces.system import SystemState
 
 from dynamodb_server import free_loopback_port, unresponsive_endpoint
-from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, build_persistence_adapter,
+from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, StoreFaults, build_persistence_adapter,
                                dynamodb_adapter, user_key)
 from skill.settings import Settings, SettingsError
 
@@ -416,3 +417,43 @@ def test_sqlite_forked_worker_opens_its_own_connection(tmp_path: Path) -> None:
     # The child still holds the descriptor it inherited, and must have opened one of its own.
     assert handles_in_child.get() == _open_handles_to(path) + 1
     assert adapter.get_attributes(make_envelope(ALICE)) == {"intro_heard": True}
+
+
+# --- making faults visible ---------------------------------------------------------------
+
+def test_repeated_faults_log_at_the_1st_10th_and_100th_time_with_type_only(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="hip_helper.storage")
+    not_a_directory = tmp_path / "regular-file"
+    not_a_directory.write_text("")
+    adapter = SqlitePersistenceAdapter(not_a_directory / "preferences.sqlite3")
+
+    for _ in range(100):
+        with pytest.raises(PersistenceException):
+            adapter.get_attributes(make_envelope(ALICE))
+
+    assert [record.getMessage() for record in caplog.records] == [
+        f"SQLite preferences store: read failed with FileExistsError ({count} so far)" for count in (1, 10, 100)]
+    assert str(not_a_directory) not in caplog.text
+
+
+def test_only_development_mode_logs_the_exception_message(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="hip_helper.storage")
+    failure = sqlite3.OperationalError("no such table: preferences")
+
+    StoreFaults("SQLite").record("read", failure)
+    StoreFaults("SQLite", details=True).record("read", failure)
+
+    assert [record.getMessage() for record in caplog.records] == [
+        "SQLite preferences store: read failed with OperationalError (1 so far)",
+        "SQLite preferences store: read failed with OperationalError (1 so far): no such table: preferences"]
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_dynamodb_endpoint_that_is_down_is_not_contacted_at_construction() -> None:
+    settings = Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{free_loopback_port()}")
+
+    adapter = build_persistence_adapter(settings)
+
+    with pytest.raises(PersistenceException, match="EndpointConnectionError"):
+        adapter.get_attributes(make_envelope(ALICE))
