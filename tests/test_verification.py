@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import secrets
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from pki import (ISSUED_AT, SKILL_ID, SLOT_VALUE, USER_ID, CertHost, Leaf, alexa_envelope, all_signers,
                  build_signer, encode, stranger_key)
 from skill.settings import Settings
-from skill.verification import CHAIN_CACHE_SIZE, RequestVerifier, VerificationError, download_chain
+from skill.verification import (CHAIN_CACHE_SIZE, FAILURE_TTL, RequestVerifier, VerificationError, download_chain,
+                                normalize_cert_url)
 
 NOW = ISSUED_AT
 ECHO_API = "https://s3.amazonaws.com/echo.api/"
@@ -99,6 +101,8 @@ CERT_DATES = "signing certificate is expired or not yet valid"
 TOO_FAR = "request timestamp is too far from now"
 NOT_ISO = "request timestamp is not ISO 8601"
 NO_APP_ID = "applicationId is missing"
+QUERY = "certificate URL has a query or fragment"
+ENCODED = "certificate URL path is percent-encoded"
 
 REJECTED = [
     # Signature headers and certificate URL
@@ -119,6 +123,14 @@ REJECTED = [
     Case("other path", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com/invalid.path/c.pem"),
          BAD_PATH),
     Case("dot-dot out of echo.api", lambda: with_headers(SignatureCertChainUrl=ECHO_API + "../c.pem"), BAD_PATH),
+    # A query, fragment or escape would let one file have endless cache keys (and %2e%2e hide a "..").
+    Case("query on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "?x=1"), QUERY),
+    Case("empty query on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "?"), QUERY),
+    Case("fragment on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "#x"), QUERY),
+    Case("escaped dot-dot", lambda: with_headers(SignatureCertChainUrl=ECHO_API + "%2e%2e/echo.api/"
+                                                                       "echo-api-cert-test.pem"), ENCODED),
+    Case("escaped slash", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com/echo.api%2F"
+                                                                     "echo-api-cert-test.pem"), ENCODED),
     Case("port 563", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com:563/echo.api/c.pem"),
          "certificate URL port is not 443"),
     Case("unparsable port", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com:x/echo.api/c.pem"),
@@ -260,9 +272,38 @@ def test_equivalent_url_spellings_download_the_canonical_url(verifier: RequestVe
     assert cert_host.downloads == [build_signer().url]
 
 
+@pytest.mark.parametrize("url, canonical", [
+    ("https://S3.AMAZONAWS.COM/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("HTTPS://s3.amazonaws.com/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("https://s3.amazonaws.com:443/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("https://s3.amazonaws.com/echo.api/./x/../c.pem", ECHO_API + "c.pem"),
+], ids=["uppercase host", "uppercase scheme", "port 443", "dot segments"])
+def test_equivalent_urls_share_one_canonical_form(url: str, canonical: str) -> None:
+    assert normalize_cert_url(url) == canonical
+
+
+@pytest.mark.parametrize("url, reason", [
+    (ECHO_API + "c.pem?x=1", QUERY),
+    (ECHO_API + "c.pem?", QUERY),
+    (ECHO_API + "c.pem#top", QUERY),
+    (ECHO_API + "c.pem#", QUERY),
+    (ECHO_API + "%2e%2e/c.pem", ENCODED),
+    (ECHO_API + "%2E%2E/echo.api/c.pem", ENCODED),
+    ("https://s3.amazonaws.com/echo.api%2Fc.pem", ENCODED),
+    ("https://s3.amazonaws.com/%65cho.api/c.pem", ENCODED),
+], ids=["query", "empty query", "fragment", "empty fragment", "escaped dot-dot", "escaped dot-dot back in",
+        "escaped slash", "escaped letter"])
+def test_url_forms_that_could_vary_the_key_are_refused(url: str, reason: str) -> None:
+    with pytest.raises(VerificationError) as caught:
+        normalize_cert_url(url)
+
+    assert caught.value.reason == reason
+
+
 def test_rejected_urls_are_never_downloaded(verifier: RequestVerifier, cert_host: CertHost) -> None:
     for url in ("http://s3.amazonaws.com/echo.api/c.pem", "https://notamazon.com/echo.api/c.pem",
-                ECHO_API + "../c.pem", "https://s3.amazonaws.com:563/echo.api/c.pem"):
+                ECHO_API + "../c.pem", "https://s3.amazonaws.com:563/echo.api/c.pem", build_signer().url + "?x=1",
+                build_signer().url + "#x", ECHO_API + "%2e%2e/c.pem", "https://s3.amazonaws.com/echo.api%2Fc.pem"):
         rejection_reason(verifier, with_headers(SignatureCertChainUrl=url))
 
     assert cert_host.downloads == []
@@ -295,11 +336,58 @@ def test_cached_chain_past_expiry_is_validated_again(verifier: RequestVerifier, 
     assert len(cert_host.downloads) == 2
 
 
-def test_failed_download_is_not_cached(verifier: RequestVerifier, cert_host: CertHost) -> None:
+def test_failed_url_is_not_downloaded_again_within_the_failure_ttl(verifier: RequestVerifier,
+                                                                   cert_host: CertHost) -> None:
+    first = rejection_reason(verifier, signed(url=UNREACHABLE_URL))
+    cert_host.files[UNREACHABLE_URL] = build_signer().chain_pem  # even if it would now work
+
+    assert rejection_reason(verifier, signed(url=UNREACHABLE_URL)) == first
+    assert cert_host.downloads == [UNREACHABLE_URL]
+
+
+def test_failed_chain_validation_is_remembered_too(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    reasons = [rejection_reason(verifier, signed(url=LEAF_ONLY_URL)) for _ in range(3)]
+
+    assert reasons == ["certificate chain is not trusted"] * 3
+    assert cert_host.downloads == [LEAF_ONLY_URL]
+
+
+def test_failed_url_is_tried_again_after_the_failure_ttl(verifier: RequestVerifier, cert_host: CertHost,
+                                                         clock: Clock) -> None:
     rejection_reason(verifier, signed(url=UNREACHABLE_URL))
     cert_host.files[UNREACHABLE_URL] = build_signer().chain_pem
+    clock.now = NOW + FAILURE_TTL
 
-    verify(verifier, signed(url=UNREACHABLE_URL))
+    verify(verifier, signed(alexa_envelope(clock.now), url=UNREACHABLE_URL))
+    assert cert_host.downloads == [UNREACHABLE_URL] * 2
+
+
+def test_random_queries_cause_no_download_and_keep_the_real_chain(verifier: RequestVerifier,
+                                                                  cert_host: CertHost) -> None:
+    """The reported attack: S3 ignores the query, so each ?x= used to be a fresh cache key and a download."""
+    real = build_signer().url
+    verify(verifier, signed())
+    junk = [f"{real}?x={secrets.token_hex(8)}" for _ in range(40)]
+    cert_host.files.update(dict.fromkeys(junk, build_signer().chain_pem))  # what S3 would serve for them
+
+    reasons = {rejection_reason(verifier, with_headers(SignatureCertChainUrl=url, Signature_256="AAAA"))
+               for url in junk}
+    verify(verifier, signed(aged(5)))
+
+    assert reasons == {QUERY}
+    assert cert_host.downloads == [real]  # the first request's download only
+
+
+def test_junk_paths_cannot_push_the_real_chain_out(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    """Paths that pass the URL check but serve no chain each cost one download, once, and no cache slot."""
+    verify(verifier, signed())
+    junk = [f"{ECHO_API}junk-{number}.pem" for number in range(40)]
+    for _ in range(2):
+        for url in junk:
+            rejection_reason(verifier, with_headers(SignatureCertChainUrl=url))
+    verify(verifier, signed(aged(5)))
+
+    assert cert_host.downloads == [build_signer().url, *junk]
 
 
 def test_cache_drops_the_least_recently_used_url(verifier: RequestVerifier, cert_host: CertHost) -> None:
@@ -320,7 +408,16 @@ def test_concurrent_requests_share_the_verifier(verifier: RequestVerifier, cert_
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: verify(verifier, request), range(32)))
 
-    assert 1 <= len(cert_host.downloads) <= 8
+    assert cert_host.downloads == [build_signer().url]  # the others waited for the one download
+
+
+def test_concurrent_requests_for_a_bad_url_download_it_once(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    request = signed(url=UNREACHABLE_URL)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reasons = set(pool.map(lambda _: rejection_reason(verifier, request), range(32)))
+
+    assert reasons == {"certificate chain could not be downloaded"}
+    assert cert_host.downloads == [UNREACHABLE_URL]
 
 
 # --- signature checking off (development mode) --------------------------------------------------
