@@ -8,7 +8,10 @@ from __future__ import annotations
 import http.server
 import json
 import secrets
+import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
+from alexa_api_server import TlsFiles, make_tls_files
 from pki import (ISSUED_AT, SKILL_ID, SLOT_VALUE, USER_ID, CertHost, Leaf, alexa_envelope, all_signers,
                  build_signer, encode, stranger_key)
 from skill.settings import Settings
@@ -474,19 +478,30 @@ def test_amazon_chain(moment: datetime, roots: str | None, reason: str) -> None:
     assert rejection_reason(verifier, Request(headers, encode(alexa_envelope(moment)))) == reason
 
 
-# --- the real download over HTTP on 127.0.0.1 ---------------------------------------------------
+# --- the real download over HTTP and HTTPS on 127.0.0.1 -----------------------------------------
 
 FETCH_TIMEOUT = 1.0  # generous: a loaded CI machine must still fetch the good chain in time
 FETCH_MAX_BYTES = 16 * 1024
 # How long the stalling routes hold on: long enough to outlast FETCH_TIMEOUT, short enough that a
 # broken timeout fails the test instead of hanging the suite.
 STALL_SECONDS = 3.0
+# The production default overall deadline, against headers sent one byte a second: a per-read
+# timeout would wait for ever, as each byte comes well within it.
+HEADER_DEADLINE = Settings.cert_fetch_timeout
+HEADER_BYTE_SECONDS = 1.0
+# What a deadline may overrun by: the last read returns, then the check fires; a loaded CI machine.
+DEADLINE_MARGIN = 0.5
 
 
 class _CertServer(http.server.ThreadingHTTPServer):
     chain_pem: bytes
     release: threading.Event  # lets stalled handlers finish at teardown
     paths: list[str]
+    scheme: str
+    client_tls: ssl.SSLContext  # trusts the server's throw-away CA
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # only clients hanging up mid-handshake get here: the verifier giving up, as it should
 
 
 class _CertHandler(http.server.BaseHTTPRequestHandler):
@@ -496,7 +511,7 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
         self.server.paths.append(self.path)
         route = {"/chain.pem": self._chain, "/silent": self._silent, "/trickle": self._trickle,
                  "/huge-declared": self._huge_declared, "/huge-streamed": self._huge_streamed,
-                 "/redirect": self._redirect}.get(self.path, lambda: self.send_error(404))
+                 "/redirect": self._redirect, "/trickle-headers": self._trickle_headers}.get(self.path, lambda: self.send_error(404))
         try:
             route()
         except OSError:
@@ -517,6 +532,15 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
                 return
             self.wfile.write(b"-")
             self.wfile.flush()
+
+    def _trickle_headers(self) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.server.chain_pem)}\r\n\r\n".encode()
+        for byte in head:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            if self.server.release.wait(HEADER_BYTE_SECONDS):
+                return
+        self.wfile.write(self.server.chain_pem)  # a client without an overall deadline gets the chain
 
     def _huge_declared(self) -> None:
         self._headers(200, {"Content-Length": str(4 * FETCH_MAX_BYTES)})
@@ -540,9 +564,20 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def cert_server() -> Iterator[_CertServer]:
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("cert-server-tls"))
+
+
+@pytest.fixture(scope="module", params=["http", "https"])
+def cert_server(request: pytest.FixtureRequest, tls_files: TlsFiles) -> Iterator[_CertServer]:
     server = _CertServer(("127.0.0.1", 0), _CertHandler)
     server.chain_pem, server.release, server.paths = build_signer().chain_pem, threading.Event(), []
+    server.scheme, server.client_tls = request.param, ssl.create_default_context(cafile=str(tls_files.ca))
+    if server.scheme == "https":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls_files.cert, tls_files.key)
+        # The handshake runs on the handler thread, so a client that gives up cannot block accept().
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -554,10 +589,13 @@ def cert_server() -> Iterator[_CertServer]:
 
 def loopback_verifier(server: _CertServer, path: str) -> RequestVerifier:
     """The real download function, pointed at the local server (the https-only URL check passed before)."""
-    local_url = f"http://127.0.0.1:{server.server_port}{path}"
     return RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], clock=Clock(),
-                           fetch_chain=lambda _url: download_chain(local_url, timeout=FETCH_TIMEOUT,
-                                                                   max_bytes=FETCH_MAX_BYTES))
+                           fetch_chain=lambda _url: download_chain(local_url(server, path), timeout=FETCH_TIMEOUT,
+                                                                   max_bytes=FETCH_MAX_BYTES, tls=server.client_tls))
+
+
+def local_url(server: _CertServer, path: str) -> str:
+    return f"{server.scheme}://127.0.0.1:{server.server_port}{path}"
 
 
 def test_download_fetches_a_real_chain(cert_server: _CertServer) -> None:
@@ -581,3 +619,39 @@ def test_download_does_not_follow_redirects(cert_server: _CertServer) -> None:
     rejection_reason(loopback_verifier(cert_server, "/redirect"), signed())
 
     assert cert_server.paths[requests_before:] == ["/redirect"]
+
+
+def test_headers_trickled_a_byte_a_second_fail_within_the_deadline(cert_server: _CertServer) -> None:
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], clock=Clock(),
+                               fetch_chain=lambda _url: download_chain(
+                                   local_url(cert_server, "/trickle-headers"), timeout=HEADER_DEADLINE,
+                                   max_bytes=FETCH_MAX_BYTES, tls=cert_server.client_tls))
+    started = time.monotonic()
+    reason = rejection_reason(verifier, signed())
+    elapsed = time.monotonic() - started
+
+    assert reason == "certificate chain download timed out"
+    assert HEADER_DEADLINE - 0.1 <= elapsed <= HEADER_DEADLINE + DEADLINE_MARGIN
+
+
+def test_a_passed_in_deadline_cuts_the_download_short(cert_server: _CertServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(VerificationError) as caught:
+        download_chain(local_url(cert_server, "/silent"), timeout=STALL_SECONDS, max_bytes=FETCH_MAX_BYTES,
+                       deadline=started + 0.3, tls=cert_server.client_tls)
+
+    assert caught.value.reason == "certificate chain download timed out"
+    assert time.monotonic() - started <= 0.3 + DEADLINE_MARGIN
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_server_that_accepts_and_never_speaks_fails_within_the_deadline(scheme: str) -> None:
+    """Connected but silent: for https the TLS handshake itself must stay inside the deadline."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # the kernel completes the connect; nobody answers
+        url = f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/chain.pem"
+        started = time.monotonic()
+        with pytest.raises(VerificationError) as caught:
+            download_chain(url, timeout=FETCH_TIMEOUT, max_bytes=FETCH_MAX_BYTES)
+
+    assert caught.value.reason == "certificate chain download timed out"
+    assert time.monotonic() - started <= FETCH_TIMEOUT + DEADLINE_MARGIN
