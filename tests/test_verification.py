@@ -509,9 +509,10 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.paths.append(self.path)
-        route = {"/chain.pem": self._chain, "/silent": self._silent, "/trickle": self._trickle,
-                 "/huge-declared": self._huge_declared, "/huge-streamed": self._huge_streamed,
-                 "/redirect": self._redirect, "/trickle-headers": self._trickle_headers}.get(self.path, lambda: self.send_error(404))
+        routes = {"/chain.pem": self._chain, "/silent": self._silent, "/trickle": self._trickle,
+                  "/trickle-headers": self._trickle_headers, "/huge-declared": self._huge_declared,
+                  "/huge-streamed": self._huge_streamed, "/redirect": self._redirect}
+        route = routes.get(self.path, lambda: self.send_error(404))
         try:
             route()
         except OSError:
