@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import base64
 import functools
+import http.client
+import io
 import logging
 import posixpath
+import socket
+import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.message import Message
 from pathlib import Path
-from typing import IO
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import certifi
 from cryptography import x509
@@ -47,6 +48,9 @@ REQUEST_TOLERANCE = timedelta(seconds=150)
 SKILL_EVENT_PREFIX = "AlexaSkillEvent."
 SKILL_EVENT_TOLERANCE = timedelta(hours=1)
 CHAIN_CACHE_SIZE = 16
+# A URL whose download or chain failed is refused without a new download for this long.
+FAILURE_TTL = timedelta(seconds=60)
+FAILURE_CACHE_SIZE = 1024
 _DOWNLOAD_CHUNK_BYTES = 16 * 1024
 
 log = logging.getLogger("hip_helper.verification")
@@ -69,8 +73,10 @@ def utc_now() -> datetime:
 def normalize_cert_url(url: str) -> str:
     """The canonical https://s3.amazonaws.com/echo.api/... form of `url`, or VerificationError.
 
-    Dot segments are resolved first so `/echo.api/../x.pem` cannot escape the prefix; posixpath
-    because URL paths use `/` whatever the host OS is.
+    The canonical form is also the cache key, so anything that could vary it without changing
+    what S3 serves (a query, a fragment, percent-escapes) is refused rather than kept. Dot
+    segments are resolved so `/echo.api/../x.pem` cannot escape the prefix; posixpath because
+    URL paths use `/` whatever the host OS is.
     """
     try:
         parts = urlsplit(url)
@@ -83,57 +89,126 @@ def normalize_cert_url(url: str) -> str:
         raise VerificationError("certificate URL host is not s3.amazonaws.com")
     if port not in (None, HTTPS_PORT):
         raise VerificationError("certificate URL port is not 443")
+    # Checked on the raw text: urlsplit drops an empty "?" or "#", which would still bust the key.
+    if "?" in url or "#" in url:
+        raise VerificationError("certificate URL has a query or fragment")
+    # %2e%2e or %2F would pass the prefix check encoded and mean something else decoded.
+    if unquote(parts.path) != parts.path:
+        raise VerificationError("certificate URL path is percent-encoded")
     path = posixpath.normpath(parts.path) if parts.path else ""
     if not path.startswith(CERT_URL_PATH_PREFIX):
         raise VerificationError("certificate URL path is not under /echo.api/")
-    return urlunsplit(("https", CERT_URL_HOST, path, parts.query, ""))
+    return urlunsplit(("https", CERT_URL_HOST, path, "", ""))
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead off S3 or down to plain http; the URL was checked, its target would not be.
-    def redirect_request(self, req: urllib.request.Request, fp: IO[bytes], code: int, msg: str,
-                         headers: Message, newurl: str) -> None:
-        return None
+def _remaining(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError
+    return left
 
 
-_opener = urllib.request.build_opener(_RefuseRedirects)
+class _DeadlineReader(io.RawIOBase):
+    """Socket reads that each wait at most until the deadline, so trickled headers cannot outlast it."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self._sock.settimeout(_remaining(self._deadline))
+        return self._sock.recv_into(buffer)
 
 
-def download_chain(url: str, *, timeout: float, max_bytes: int) -> bytes:
-    """GET `url` within `timeout` seconds overall, refusing bodies over `max_bytes`.
+class _DeadlineSocket:
+    """What http.client sees as its socket: sends and reads (headers included) share one deadline."""
 
-    Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
-    """
-    try:
-        return _download_within(url, time.monotonic() + timeout, timeout, max_bytes)
-    except urllib.error.URLError as error:
-        if not isinstance(error.reason, TimeoutError):
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock, self._deadline = sock, deadline
+
+    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(_remaining(self._deadline))  # since 3.5 a total for the whole send
+        self._sock.sendall(data)
+
+    def close(self) -> None:
+        pass  # http.client closes on "Connection: close" before reading the body; _download_by closes it
+
+
+class _DeadlineConnection(http.client.HTTPConnection):
+    """One GET whose connect, TLS handshake, headers and body all end by `deadline`."""
+
+    def __init__(self, host: str, port: int | None, deadline: float, tls: ssl.SSLContext | None) -> None:
+        super().__init__(host, port)
+        self._deadline, self._tls = deadline, tls
+        self.raw_sock: socket.socket | None = None
+
+    def connect(self) -> None:
+        # Name lookup is not bounded (getaddrinfo takes no timeout); each connection attempt is.
+        sock = socket.create_connection((self.host, self.port), _remaining(self._deadline))
+        try:
+            if self._tls is not None:
+                sock.settimeout(_remaining(self._deadline))  # since 3.5 a total for the whole handshake
+                sock = self._tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
             raise
-    except TimeoutError:
-        pass
-    # Whether the server stalled before the headers or during the body, it is the same failure.
-    raise VerificationError("certificate chain download timed out")
+        self.raw_sock = sock
+        self.sock = _DeadlineSocket(sock, self._deadline)  # type: ignore[assignment]
 
 
-def _download_within(url: str, deadline: float, timeout: float, max_bytes: int) -> bytes:
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
+def download_chain(url: str, *, timeout: float, max_bytes: int, deadline: float | None = None,
+                   tls: ssl.SSLContext | None = None) -> bytes:
+    """GET `url` within `timeout` seconds overall (connect, headers and body), refusing bodies over `max_bytes`.
+
+    `deadline`, a time.monotonic() value, can shorten that to what is left of a request's budget;
+    `tls` replaces the system's trust store (tests serve https from a throw-away CA).
+    Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
+    Redirects are not followed: a redirect could lead off S3 or down to plain http.
+    """
+    own_deadline = time.monotonic() + timeout
     try:
-        response = _opener.open(url, timeout=timeout)
-    except urllib.error.HTTPError as error:
-        error.close()  # it still holds the connection
-        raise VerificationError(f"certificate chain download failed with HTTP {error.code}") from None
-    with response:
+        return _download_by(url, own_deadline if deadline is None else min(deadline, own_deadline), max_bytes,
+                            tls or _tls_context())
+    except TimeoutError:
+        # Whether the server stalled connecting, in the headers or in the body, it is the same failure.
+        raise VerificationError("certificate chain download timed out") from None
+
+
+def _download_by(url: str, deadline: float, max_bytes: int, tls: ssl.SSLContext) -> bytes:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise VerificationError("certificate URL is malformed")
+    target = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    connection = _DeadlineConnection(parts.hostname, parts.port, deadline,
+                                     tls if parts.scheme == "https" else None)
+    try:
+        connection.request("GET", target, headers={"Accept": "*/*"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise VerificationError(f"certificate chain download failed with HTTP {response.status}")
         declared = response.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise VerificationError("certificate chain is too large")
         received = bytearray()
-        # read1 returns after one socket read, so a server trickling bytes cannot stretch the deadline.
         while chunk := response.read1(_DOWNLOAD_CHUNK_BYTES):
             received += chunk
             if len(received) > max_bytes:
                 raise VerificationError("certificate chain is too large")
-            if time.monotonic() > deadline:
-                raise VerificationError("certificate chain download timed out")
-    return bytes(received)
+        return bytes(received)
+    finally:
+        connection.close()
+        if connection.raw_sock is not None:
+            connection.raw_sock.close()
 
 
 def chain_fetcher(*, timeout: float = Settings.cert_fetch_timeout,
@@ -160,16 +235,30 @@ class _TrustedSigner:
 
 
 class _SignerCache:
-    """Validated signers by URL, least recently used dropped first; safe to share between threads."""
+    """Validated signers by canonical URL, least recently used dropped first, beside a separate
+    record of recent failures; safe to share between threads.
 
-    def __init__(self, max_entries: int) -> None:
-        self._max_entries = max_entries
+    Failures never enter the signer LRU, so junk URLs cannot push the real chain out, and a
+    failed URL is not fetched again until FAILURE_TTL has passed.
+    """
+
+    def __init__(self, max_entries: int, max_failures: int) -> None:
+        self._max_entries, self._max_failures = max_entries, max_failures
         self._signers: OrderedDict[str, _TrustedSigner] = OrderedDict()
+        self._failures: OrderedDict[str, tuple[str, datetime]] = OrderedDict()  # url -> (reason, retry at)
+        self._fetching: dict[str, tuple[threading.Lock, int]] = {}  # url -> (lock, holders and waiters)
         self._lock = threading.Lock()
 
     def get(self, url: str, now: datetime) -> _TrustedSigner | None:
-        """The signer for `url` if one is cached and its whole chain is still valid at `now`."""
+        """The signer for `url` if one is cached and its whole chain is still valid at `now`;
+        VerificationError with the earlier reason if `url` failed within FAILURE_TTL."""
         with self._lock:
+            failure = self._failures.get(url)
+            if failure is not None:
+                reason, retry_at = failure
+                if now < retry_at:
+                    raise VerificationError(reason)
+                del self._failures[url]
             signer = self._signers.get(url)
             if signer is None or now >= signer.expires_at:
                 return None
@@ -182,6 +271,31 @@ class _SignerCache:
             self._signers.move_to_end(url)
             while len(self._signers) > self._max_entries:
                 self._signers.popitem(last=False)
+
+    def put_failure(self, url: str, reason: str, now: datetime) -> None:
+        with self._lock:
+            self._failures[url] = (reason, now + FAILURE_TTL)
+            self._failures.move_to_end(url)
+            while len(self._failures) > self._max_failures:
+                self._failures.popitem(last=False)
+
+    @contextmanager
+    def fetching(self, url: str) -> Iterator[None]:
+        """Held while `url` is downloaded and validated: concurrent cold requests for it wait for
+        that one attempt instead of each making their own."""
+        with self._lock:
+            lock, users = self._fetching.get(url, (threading.Lock(), 0))
+            self._fetching[url] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                users = self._fetching[url][1] - 1
+                if users:
+                    self._fetching[url] = (lock, users)
+                else:
+                    del self._fetching[url]
 
 
 def _parse_chain(pem: bytes) -> list[x509.Certificate]:
@@ -266,7 +380,7 @@ class RequestVerifier:
         self._store = x509_verification.Store(list(trust_roots if trust_roots is not None else mozilla_roots()))
         self._fetch_chain = fetch_chain or chain_fetcher()
         self._clock = clock
-        self._signers = _SignerCache(CHAIN_CACHE_SIZE)
+        self._signers = _SignerCache(CHAIN_CACHE_SIZE, FAILURE_CACHE_SIZE)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RequestVerifier":
@@ -297,14 +411,25 @@ class RequestVerifier:
             raise VerificationError("signature does not match the body") from None
 
     def _trusted_signer(self, url: str, now: datetime) -> _TrustedSigner:
-        """A warm URL costs a dictionary lookup; a cold or expired one a download and a chain validation."""
+        """A warm URL costs a dictionary lookup; a cold or expired one a download and a chain
+        validation, at most one at a time per URL; a recently failed one its earlier reason."""
         signer = self._signers.get(url, now)
-        if signer is None:
-            # Not under the cache lock, so one slow download does not stall other requests;
-            # two cold requests for the same URL may both fetch, which is harmless.
-            signer = _validate_chain(self._download(url), self._store, now)
+        if signer is not None:
+            return signer
+        # Per URL, so one slow download does not stall requests for other URLs.
+        with self._signers.fetching(url):
+            signer = self._signers.get(url, now)  # whoever held the lock before may have settled it
+            if signer is not None:
+                return signer
+            try:
+                signer = _validate_chain(self._download(url), self._store, now)
+            except VerificationError as error:
+                self._signers.put_failure(url, error.reason, now)
+                log.warning("certificate chain from %s refused for the next %d s: %s", url,
+                            FAILURE_TTL.total_seconds(), error.reason)
+                raise
             self._signers.put(url, signer)
-            log.info("validated Alexa signing certificate chain from %s", url)
+        log.info("validated Alexa signing certificate chain from %s", url)
         return signer
 
     def _download(self, url: str) -> bytes:

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import http.server
 import json
+import secrets
+import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -17,10 +21,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
+from alexa_api_server import TlsFiles, make_tls_files
 from pki import (ISSUED_AT, SKILL_ID, SLOT_VALUE, USER_ID, CertHost, Leaf, alexa_envelope, all_signers,
                  build_signer, encode, stranger_key)
 from skill.settings import Settings
-from skill.verification import CHAIN_CACHE_SIZE, RequestVerifier, VerificationError, download_chain
+from skill.verification import (CHAIN_CACHE_SIZE, FAILURE_TTL, RequestVerifier, VerificationError, download_chain,
+                                normalize_cert_url)
 
 NOW = ISSUED_AT
 ECHO_API = "https://s3.amazonaws.com/echo.api/"
@@ -99,6 +105,8 @@ CERT_DATES = "signing certificate is expired or not yet valid"
 TOO_FAR = "request timestamp is too far from now"
 NOT_ISO = "request timestamp is not ISO 8601"
 NO_APP_ID = "applicationId is missing"
+QUERY = "certificate URL has a query or fragment"
+ENCODED = "certificate URL path is percent-encoded"
 
 REJECTED = [
     # Signature headers and certificate URL
@@ -119,6 +127,14 @@ REJECTED = [
     Case("other path", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com/invalid.path/c.pem"),
          BAD_PATH),
     Case("dot-dot out of echo.api", lambda: with_headers(SignatureCertChainUrl=ECHO_API + "../c.pem"), BAD_PATH),
+    # A query, fragment or escape would let one file have endless cache keys (and %2e%2e hide a "..").
+    Case("query on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "?x=1"), QUERY),
+    Case("empty query on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "?"), QUERY),
+    Case("fragment on cert URL", lambda: with_headers(SignatureCertChainUrl=build_signer().url + "#x"), QUERY),
+    Case("escaped dot-dot", lambda: with_headers(SignatureCertChainUrl=ECHO_API + "%2e%2e/echo.api/"
+                                                                       "echo-api-cert-test.pem"), ENCODED),
+    Case("escaped slash", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com/echo.api%2F"
+                                                                     "echo-api-cert-test.pem"), ENCODED),
     Case("port 563", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com:563/echo.api/c.pem"),
          "certificate URL port is not 443"),
     Case("unparsable port", lambda: with_headers(SignatureCertChainUrl="https://s3.amazonaws.com:x/echo.api/c.pem"),
@@ -260,9 +276,38 @@ def test_equivalent_url_spellings_download_the_canonical_url(verifier: RequestVe
     assert cert_host.downloads == [build_signer().url]
 
 
+@pytest.mark.parametrize("url, canonical", [
+    ("https://S3.AMAZONAWS.COM/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("HTTPS://s3.amazonaws.com/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("https://s3.amazonaws.com:443/echo.api/c.pem", ECHO_API + "c.pem"),
+    ("https://s3.amazonaws.com/echo.api/./x/../c.pem", ECHO_API + "c.pem"),
+], ids=["uppercase host", "uppercase scheme", "port 443", "dot segments"])
+def test_equivalent_urls_share_one_canonical_form(url: str, canonical: str) -> None:
+    assert normalize_cert_url(url) == canonical
+
+
+@pytest.mark.parametrize("url, reason", [
+    (ECHO_API + "c.pem?x=1", QUERY),
+    (ECHO_API + "c.pem?", QUERY),
+    (ECHO_API + "c.pem#top", QUERY),
+    (ECHO_API + "c.pem#", QUERY),
+    (ECHO_API + "%2e%2e/c.pem", ENCODED),
+    (ECHO_API + "%2E%2E/echo.api/c.pem", ENCODED),
+    ("https://s3.amazonaws.com/echo.api%2Fc.pem", ENCODED),
+    ("https://s3.amazonaws.com/%65cho.api/c.pem", ENCODED),
+], ids=["query", "empty query", "fragment", "empty fragment", "escaped dot-dot", "escaped dot-dot back in",
+        "escaped slash", "escaped letter"])
+def test_url_forms_that_could_vary_the_key_are_refused(url: str, reason: str) -> None:
+    with pytest.raises(VerificationError) as caught:
+        normalize_cert_url(url)
+
+    assert caught.value.reason == reason
+
+
 def test_rejected_urls_are_never_downloaded(verifier: RequestVerifier, cert_host: CertHost) -> None:
     for url in ("http://s3.amazonaws.com/echo.api/c.pem", "https://notamazon.com/echo.api/c.pem",
-                ECHO_API + "../c.pem", "https://s3.amazonaws.com:563/echo.api/c.pem"):
+                ECHO_API + "../c.pem", "https://s3.amazonaws.com:563/echo.api/c.pem", build_signer().url + "?x=1",
+                build_signer().url + "#x", ECHO_API + "%2e%2e/c.pem", "https://s3.amazonaws.com/echo.api%2Fc.pem"):
         rejection_reason(verifier, with_headers(SignatureCertChainUrl=url))
 
     assert cert_host.downloads == []
@@ -295,11 +340,58 @@ def test_cached_chain_past_expiry_is_validated_again(verifier: RequestVerifier, 
     assert len(cert_host.downloads) == 2
 
 
-def test_failed_download_is_not_cached(verifier: RequestVerifier, cert_host: CertHost) -> None:
+def test_failed_url_is_not_downloaded_again_within_the_failure_ttl(verifier: RequestVerifier,
+                                                                   cert_host: CertHost) -> None:
+    first = rejection_reason(verifier, signed(url=UNREACHABLE_URL))
+    cert_host.files[UNREACHABLE_URL] = build_signer().chain_pem  # even if it would now work
+
+    assert rejection_reason(verifier, signed(url=UNREACHABLE_URL)) == first
+    assert cert_host.downloads == [UNREACHABLE_URL]
+
+
+def test_failed_chain_validation_is_remembered_too(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    reasons = [rejection_reason(verifier, signed(url=LEAF_ONLY_URL)) for _ in range(3)]
+
+    assert reasons == ["certificate chain is not trusted"] * 3
+    assert cert_host.downloads == [LEAF_ONLY_URL]
+
+
+def test_failed_url_is_tried_again_after_the_failure_ttl(verifier: RequestVerifier, cert_host: CertHost,
+                                                         clock: Clock) -> None:
     rejection_reason(verifier, signed(url=UNREACHABLE_URL))
     cert_host.files[UNREACHABLE_URL] = build_signer().chain_pem
+    clock.now = NOW + FAILURE_TTL
 
-    verify(verifier, signed(url=UNREACHABLE_URL))
+    verify(verifier, signed(alexa_envelope(clock.now), url=UNREACHABLE_URL))
+    assert cert_host.downloads == [UNREACHABLE_URL] * 2
+
+
+def test_random_queries_cause_no_download_and_keep_the_real_chain(verifier: RequestVerifier,
+                                                                  cert_host: CertHost) -> None:
+    """The reported attack: S3 ignores the query, so each ?x= used to be a fresh cache key and a download."""
+    real = build_signer().url
+    verify(verifier, signed())
+    junk = [f"{real}?x={secrets.token_hex(8)}" for _ in range(40)]
+    cert_host.files.update(dict.fromkeys(junk, build_signer().chain_pem))  # what S3 would serve for them
+
+    reasons = {rejection_reason(verifier, with_headers(SignatureCertChainUrl=url, Signature_256="AAAA"))
+               for url in junk}
+    verify(verifier, signed(aged(5)))
+
+    assert reasons == {QUERY}
+    assert cert_host.downloads == [real]  # the first request's download only
+
+
+def test_junk_paths_cannot_push_the_real_chain_out(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    """Paths that pass the URL check but serve no chain each cost one download, once, and no cache slot."""
+    verify(verifier, signed())
+    junk = [f"{ECHO_API}junk-{number}.pem" for number in range(40)]
+    for _ in range(2):
+        for url in junk:
+            rejection_reason(verifier, with_headers(SignatureCertChainUrl=url))
+    verify(verifier, signed(aged(5)))
+
+    assert cert_host.downloads == [build_signer().url, *junk]
 
 
 def test_cache_drops_the_least_recently_used_url(verifier: RequestVerifier, cert_host: CertHost) -> None:
@@ -320,7 +412,16 @@ def test_concurrent_requests_share_the_verifier(verifier: RequestVerifier, cert_
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda _: verify(verifier, request), range(32)))
 
-    assert 1 <= len(cert_host.downloads) <= 8
+    assert cert_host.downloads == [build_signer().url]  # the others waited for the one download
+
+
+def test_concurrent_requests_for_a_bad_url_download_it_once(verifier: RequestVerifier, cert_host: CertHost) -> None:
+    request = signed(url=UNREACHABLE_URL)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        reasons = set(pool.map(lambda _: rejection_reason(verifier, request), range(32)))
+
+    assert reasons == {"certificate chain could not be downloaded"}
+    assert cert_host.downloads == [UNREACHABLE_URL]
 
 
 # --- signature checking off (development mode) --------------------------------------------------
@@ -377,19 +478,30 @@ def test_amazon_chain(moment: datetime, roots: str | None, reason: str) -> None:
     assert rejection_reason(verifier, Request(headers, encode(alexa_envelope(moment)))) == reason
 
 
-# --- the real download over HTTP on 127.0.0.1 ---------------------------------------------------
+# --- the real download over HTTP and HTTPS on 127.0.0.1 -----------------------------------------
 
 FETCH_TIMEOUT = 1.0  # generous: a loaded CI machine must still fetch the good chain in time
 FETCH_MAX_BYTES = 16 * 1024
 # How long the stalling routes hold on: long enough to outlast FETCH_TIMEOUT, short enough that a
 # broken timeout fails the test instead of hanging the suite.
 STALL_SECONDS = 3.0
+# The production default overall deadline, against headers sent one byte a second: a per-read
+# timeout would wait for ever, as each byte comes well within it.
+HEADER_DEADLINE = Settings.cert_fetch_timeout
+HEADER_BYTE_SECONDS = 1.0
+# What a deadline may overrun by: the last read returns, then the check fires; a loaded CI machine.
+DEADLINE_MARGIN = 0.5
 
 
 class _CertServer(http.server.ThreadingHTTPServer):
     chain_pem: bytes
     release: threading.Event  # lets stalled handlers finish at teardown
     paths: list[str]
+    scheme: str
+    client_tls: ssl.SSLContext  # trusts the server's throw-away CA
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # only clients hanging up mid-handshake get here: the verifier giving up, as it should
 
 
 class _CertHandler(http.server.BaseHTTPRequestHandler):
@@ -397,9 +509,10 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.paths.append(self.path)
-        route = {"/chain.pem": self._chain, "/silent": self._silent, "/trickle": self._trickle,
-                 "/huge-declared": self._huge_declared, "/huge-streamed": self._huge_streamed,
-                 "/redirect": self._redirect}.get(self.path, lambda: self.send_error(404))
+        routes = {"/chain.pem": self._chain, "/silent": self._silent, "/trickle": self._trickle,
+                  "/trickle-headers": self._trickle_headers, "/huge-declared": self._huge_declared,
+                  "/huge-streamed": self._huge_streamed, "/redirect": self._redirect}
+        route = routes.get(self.path, lambda: self.send_error(404))
         try:
             route()
         except OSError:
@@ -420,6 +533,15 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
                 return
             self.wfile.write(b"-")
             self.wfile.flush()
+
+    def _trickle_headers(self) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(self.server.chain_pem)}\r\n\r\n".encode()
+        for byte in head:
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
+            if self.server.release.wait(HEADER_BYTE_SECONDS):
+                return
+        self.wfile.write(self.server.chain_pem)  # a client without an overall deadline gets the chain
 
     def _huge_declared(self) -> None:
         self._headers(200, {"Content-Length": str(4 * FETCH_MAX_BYTES)})
@@ -443,9 +565,20 @@ class _CertHandler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def cert_server() -> Iterator[_CertServer]:
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return make_tls_files(tmp_path_factory.mktemp("cert-server-tls"))
+
+
+@pytest.fixture(scope="module", params=["http", "https"])
+def cert_server(request: pytest.FixtureRequest, tls_files: TlsFiles) -> Iterator[_CertServer]:
     server = _CertServer(("127.0.0.1", 0), _CertHandler)
     server.chain_pem, server.release, server.paths = build_signer().chain_pem, threading.Event(), []
+    server.scheme, server.client_tls = request.param, ssl.create_default_context(cafile=str(tls_files.ca))
+    if server.scheme == "https":
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls_files.cert, tls_files.key)
+        # The handshake runs on the handler thread, so a client that gives up cannot block accept().
+        server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -457,10 +590,13 @@ def cert_server() -> Iterator[_CertServer]:
 
 def loopback_verifier(server: _CertServer, path: str) -> RequestVerifier:
     """The real download function, pointed at the local server (the https-only URL check passed before)."""
-    local_url = f"http://127.0.0.1:{server.server_port}{path}"
     return RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], clock=Clock(),
-                           fetch_chain=lambda _url: download_chain(local_url, timeout=FETCH_TIMEOUT,
-                                                                   max_bytes=FETCH_MAX_BYTES))
+                           fetch_chain=lambda _url: download_chain(local_url(server, path), timeout=FETCH_TIMEOUT,
+                                                                   max_bytes=FETCH_MAX_BYTES, tls=server.client_tls))
+
+
+def local_url(server: _CertServer, path: str) -> str:
+    return f"{server.scheme}://127.0.0.1:{server.server_port}{path}"
 
 
 def test_download_fetches_a_real_chain(cert_server: _CertServer) -> None:
@@ -484,3 +620,39 @@ def test_download_does_not_follow_redirects(cert_server: _CertServer) -> None:
     rejection_reason(loopback_verifier(cert_server, "/redirect"), signed())
 
     assert cert_server.paths[requests_before:] == ["/redirect"]
+
+
+def test_headers_trickled_a_byte_a_second_fail_within_the_deadline(cert_server: _CertServer) -> None:
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], clock=Clock(),
+                               fetch_chain=lambda _url: download_chain(
+                                   local_url(cert_server, "/trickle-headers"), timeout=HEADER_DEADLINE,
+                                   max_bytes=FETCH_MAX_BYTES, tls=cert_server.client_tls))
+    started = time.monotonic()
+    reason = rejection_reason(verifier, signed())
+    elapsed = time.monotonic() - started
+
+    assert reason == "certificate chain download timed out"
+    assert HEADER_DEADLINE - 0.1 <= elapsed <= HEADER_DEADLINE + DEADLINE_MARGIN
+
+
+def test_a_passed_in_deadline_cuts_the_download_short(cert_server: _CertServer) -> None:
+    started = time.monotonic()
+    with pytest.raises(VerificationError) as caught:
+        download_chain(local_url(cert_server, "/silent"), timeout=STALL_SECONDS, max_bytes=FETCH_MAX_BYTES,
+                       deadline=started + 0.3, tls=cert_server.client_tls)
+
+    assert caught.value.reason == "certificate chain download timed out"
+    assert time.monotonic() - started <= 0.3 + DEADLINE_MARGIN
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_server_that_accepts_and_never_speaks_fails_within_the_deadline(scheme: str) -> None:
+    """Connected but silent: for https the TLS handshake itself must stay inside the deadline."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:  # the kernel completes the connect; nobody answers
+        url = f"{scheme}://127.0.0.1:{listener.getsockname()[1]}/chain.pem"
+        started = time.monotonic()
+        with pytest.raises(VerificationError) as caught:
+            download_chain(url, timeout=FETCH_TIMEOUT, max_bytes=FETCH_MAX_BYTES)
+
+    assert caught.value.reason == "certificate chain download timed out"
+    assert time.monotonic() - started <= FETCH_TIMEOUT + DEADLINE_MARGIN

@@ -6,6 +6,8 @@ request a 200 with a JSON response envelope.
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
@@ -17,8 +19,11 @@ from werkzeug.test import TestResponse
 from pki import SKILL_ID, SLOT_VALUE, USER_ID, CertHost, alexa_envelope, build_signer, encode
 from skill.app import MAX_BODY_BYTES, create_app
 from skill.settings import Settings
-from skill.verification import RequestVerifier
-from test_verification import ACCEPTED, REJECTED, Case, Clock, Request, case_ids, published_chains
+from skill.verification import RequestVerifier, download_chain
+# cert_server and tls_files are fixtures: imported so this module gets its own loopback server.
+from test_verification import (ACCEPTED, DEADLINE_MARGIN, FETCH_MAX_BYTES, HEADER_DEADLINE, QUERY, REJECTED, Case,
+                               Clock, Request, _CertServer, case_ids, cert_server, local_url, published_chains,
+                               signed, tls_files, with_headers)
 
 REPLY = {"version": "1.0", "response": {"outputSpeech": {"type": "PlainText", "text": "ok"},
                                         "shouldEndSession": True}}
@@ -53,10 +58,15 @@ def make_app(runtime: CountingRuntime) -> Callable[..., Flask]:
 
 
 @pytest.fixture
-def client(make_app: Callable[..., Flask], published: dict[str, bytes]) -> FlaskClient:
+def cert_host(published: dict[str, bytes]) -> CertHost:
+    return CertHost(files=dict(published))
+
+
+@pytest.fixture
+def client(make_app: Callable[..., Flask], cert_host: CertHost) -> FlaskClient:
     """Production settings; the verifier trusts the test root and downloads from an in-memory host."""
-    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root],
-                               fetch_chain=CertHost(files=dict(published)), clock=Clock())
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], fetch_chain=cert_host,
+                               clock=Clock())
     return make_app(verifier=verifier).test_client()
 
 
@@ -154,4 +164,37 @@ def test_dev_mode_still_checks_skill_id_and_timestamp(make_app: Callable[..., Fl
 
     assert response.status_code == 400
     assert reason in response.get_json()["error"]
+    assert runtime.calls == 0
+
+
+def test_forty_random_queries_get_400_without_a_download(client: FlaskClient, runtime: CountingRuntime,
+                                                         cert_host: CertHost) -> None:
+    real = build_signer().url
+    assert post(client, signed()).status_code == 200
+    junk = [f"{real}?x={secrets.token_hex(8)}" for _ in range(40)]
+    cert_host.files.update(dict.fromkeys(junk, build_signer().chain_pem))  # S3 ignores the query
+
+    responses = [post(client, with_headers(SignatureCertChainUrl=url, Signature_256="AAAA")) for url in junk]
+
+    assert {(response.status_code, response.get_json()["error"]) for response in responses} == {
+        (400, f"request verification failed: {QUERY}")}
+    assert post(client, signed()).status_code == 200
+    assert cert_host.downloads == [real]
+    assert runtime.calls == 2
+
+
+def test_trickled_certificate_headers_get_400_within_the_deadline(make_app: Callable[..., Flask],
+                                                                  runtime: CountingRuntime,
+                                                                  cert_server: _CertServer) -> None:
+    url = local_url(cert_server, "/trickle-headers")
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[build_signer().root], clock=Clock(),
+                               fetch_chain=lambda _url: download_chain(url, timeout=HEADER_DEADLINE,
+                                                                       max_bytes=FETCH_MAX_BYTES,
+                                                                       tls=cert_server.client_tls))
+    started = time.monotonic()
+    response = post(make_app(verifier=verifier).test_client(), signed())
+
+    assert response.status_code == 400
+    assert "certificate chain download timed out" in response.get_json()["error"]
+    assert time.monotonic() - started <= HEADER_DEADLINE + DEADLINE_MARGIN
     assert runtime.calls == 0
