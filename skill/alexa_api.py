@@ -37,6 +37,8 @@ from ask_sdk_model.services import (ApiClientRequest, ApiClientResponse, ApiConf
 from ask_sdk_model.services.reminder_management import spoken_info
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
+from skill import deadline as request_deadlines
+from skill.deadline import Deadline
 from skill.settings import Settings
 
 log = logging.getLogger("hip_helper.alexa_api")
@@ -87,24 +89,6 @@ class RequestRejected(AlexaApiError):
 
 class OutOfTime(ApiUnavailable):
     """The call's deadline passed before its whole reply came: Alexa may still have acted on it."""
-
-
-class Deadline:
-    """A moment on the monotonic clock by which an answer must be ready."""
-
-    def __init__(self, at: float):
-        self.at = at
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def within(self, seconds: float) -> Deadline:
-        """This deadline, or `seconds` from now if that comes first."""
-        return Deadline(min(self.at, time.monotonic() + seconds))
 
 
 class DeadlinePassed(ApiClientException):
@@ -244,8 +228,11 @@ class _DeadlineAdapter(requests.adapters.HTTPAdapter):
 
 
 def request_deadline(handler_input: HandlerInput) -> Deadline:
-    """This request's deadline: the request budget from the first time a handler asks for it."""
+    """This request's deadline: the one its entry point started when it arrived, else (a caller
+    without one, such as a test driving the SDK directly) the budget from the first ask."""
     cache = handler_input.attributes_manager.request_attributes
+    if _REQUEST_DEADLINE not in cache and (started := request_deadlines.current()) is not None:
+        cache[_REQUEST_DEADLINE] = started
     if _REQUEST_DEADLINE not in cache:
         client = getattr(getattr(handler_input.service_client_factory, "api_configuration", None), "api_client", None)
         cache[_REQUEST_DEADLINE] = Deadline.after(getattr(client, "budget", DEFAULT_BUDGET))

@@ -12,6 +12,7 @@ import time
 
 from flask import Flask, Response, request
 
+from skill.deadline import request_budget
 from skill.door import Refused, admit
 from skill.request_log import RequestLog
 from skill.runtime import InvalidRequest, SkillRuntime
@@ -62,7 +63,11 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
 
     @app.post("/alexa")
     def alexa() -> Response:
-        started = time.perf_counter()
+        # The budget starts on arrival: a certificate download and the handler's API calls share it.
+        with request_budget(settings.request_budget_seconds):
+            return answer(time.perf_counter())
+
+    def answer(started: float) -> Response:
         body = request.get_data(cache=False)  # raw bytes: the signature covers them exactly
         try:
             envelope = admit(body)

@@ -79,11 +79,16 @@ def admit(body: bytes) -> dict:
         raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels") from None
     except ValueError:  # includes UnicodeDecodeError
         raise Refused("malformed JSON") from None
+    check(envelope)
+    return envelope
+
+
+def check(envelope: object) -> None:
+    """Refused unless an already parsed envelope (a Lambda event) has the shape we read."""
     if not isinstance(envelope, dict):
         raise Refused("not a JSON object")
     _check_shape(envelope)
     _check_fields(envelope)
-    return envelope
 
 
 def _check_shape(envelope: dict) -> None:

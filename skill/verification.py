@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509_verification
 
+from skill import deadline as request_deadlines
 from skill.envelope import field
 from skill.settings import Settings
 
@@ -170,12 +171,14 @@ def download_chain(url: str, *, timeout: float, max_bytes: int, deadline: float 
                    tls: ssl.SSLContext | None = None) -> bytes:
     """GET `url` within `timeout` seconds overall (connect, headers and body), refusing bodies over `max_bytes`.
 
-    `deadline`, a time.monotonic() value, can shorten that to what is left of a request's budget;
+    `deadline`, a time.monotonic() value (by default the current request's), can shorten that;
     `tls` replaces the system's trust store (tests serve https from a throw-away CA).
     Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
     Redirects are not followed: a redirect could lead off S3 or down to plain http.
     """
     own_deadline = time.monotonic() + timeout
+    if deadline is None and (request := request_deadlines.current()) is not None:
+        deadline = request.at  # what is left of the request's budget, when the download is for one
     try:
         return _download_by(url, own_deadline if deadline is None else min(deadline, own_deadline), max_bytes,
                             tls or _tls_context())

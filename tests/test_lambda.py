@@ -48,3 +48,37 @@ def test_lambda_answers_with_the_guidance(handler):
 def test_lambda_refuses_other_skills_and_stale_requests(handler, bad_event):
     with pytest.raises(VerificationError):
         handler(bad_event, None)
+
+
+def _with_user_id(user_id):
+    hostile = event()
+    hostile["context"]["System"]["user"] = {"userId": user_id}
+    return hostile
+
+
+@pytest.mark.parametrize("bad_event", [_with_user_id(5), _with_user_id("\ud800"), [],
+                                       {**event(), "session": json.loads('{"a":' * 100 + "1" + "}" * 100)}],
+                         ids=["numeric user id", "lone surrogate", "not an object", "deep nesting"])
+def test_lambda_refuses_hostile_events_with_a_reason_not_a_crash(handler, bad_event):
+    from skill.door import Refused
+
+    with pytest.raises(Refused) as refused:
+        handler(bad_event, None)
+    assert refused.value.reason
+
+
+class _Context:
+    """Lambda's context object, reduced to the one method the handler reads."""
+
+    def get_remaining_time_in_millis(self):
+        return 2000
+
+
+def test_lambda_bounds_the_request_budget_by_the_time_lambda_has_left(handler, monkeypatch):
+    from skill import deadline
+
+    seen = []
+    real = deadline.request_budget
+    monkeypatch.setattr(lambda_handler, "request_budget", lambda seconds: seen.append(seconds) or real(seconds))
+    handler(event(), _Context())
+    assert seen == [1.5]

@@ -645,6 +645,16 @@ def test_a_passed_in_deadline_cuts_the_download_short(cert_server: _CertServer) 
     assert time.monotonic() - started <= 0.3 + DEADLINE_MARGIN
 
 
+def test_the_request_budget_bounds_a_download_made_for_the_request(cert_server: _CertServer) -> None:
+    from skill.deadline import request_budget
+
+    started = time.monotonic()
+    with request_budget(0.3), pytest.raises(VerificationError):
+        download_chain(local_url(cert_server, "/silent"), timeout=STALL_SECONDS, max_bytes=FETCH_MAX_BYTES,
+                       tls=cert_server.client_tls)
+    assert time.monotonic() - started <= 0.3 + DEADLINE_MARGIN
+
+
 @pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_server_that_accepts_and_never_speaks_fails_within_the_deadline(scheme: str) -> None:
     """Connected but silent: for https the TLS handshake itself must stay inside the deadline."""
