@@ -5,6 +5,9 @@ first whose predicate matches wins, so safety comes first and the catch-all come
 """
 from __future__ import annotations
 
+import json
+import logging
+
 from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
@@ -13,16 +16,23 @@ from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
-from skill.domain.speech import SpeechComposer
-from skill.domain.triage import TriageEngine
+from skill.domain.speech import MAX_SSML_CHARS, SpeechComposer, escape, speak
+from skill.domain.triage import SLOT_IDS, TriageEngine
 from skill.handlers import answers, privacy, reminders, session, stretching, triage
 from skill.handlers.base import Handler
 from skill.handlers.errors import CatchAll
 from skill.handlers.offers import Offer, OfferReply
 from skill.handlers.turn import OFFER_MORE, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services
 from skill.persistence import build_persistence_adapter
-from skill.serializer import FastSerializer, PlainJson
+from skill.serializer import FastSerializer, PlainJson, strict_json
+from skill.session_state import VERSION, SessionSchema
 from skill.settings import Settings
+
+log = logging.getLogger("hip_helper.session")
+
+# Alexa's limits for what a skill sends back.
+MAX_REPLY_BYTES = 120 * 1024      # the whole reply
+MAX_RESPONSE_BYTES = 24 * 1024    # the "response" object
 
 
 class InvalidRequest(ValueError):
@@ -102,22 +112,64 @@ def build_skill(services: Services, settings: Settings, serializer: FastSerializ
     return skill
 
 
-class SkillRuntime:
-    """JSON envelope in, JSON envelope out."""
+def session_schema(services: Services) -> SessionSchema:
+    routines = services.routines
+    return SessionSchema(
+        offers=frozenset(offers()),
+        routine_steps={routine: len(routines.steps(routine, outer_hip_pain=False)) for routine in routines.routine_ids},
+        slot_ids=SLOT_IDS)
 
-    def __init__(self, skill: CustomSkill, serializer: FastSerializer):
+
+def _size(value: object) -> int:
+    return len(strict_json(value).encode("utf-8"))
+
+
+class SkillRuntime:
+    """JSON envelope in, JSON envelope out, both checked: session state against its schema, the reply against Alexa's limits."""
+
+    def __init__(self, skill: CustomSkill, serializer: FastSerializer, services: Services):
         self._skill = skill
         self._serializer = serializer
+        self._services = services
+        self._schema = session_schema(services)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "SkillRuntime":
         serializer = FastSerializer()
-        return cls(build_skill(load_services(settings), settings, serializer), serializer)
+        services = load_services(settings)
+        return cls(build_skill(services, settings, serializer), serializer, services)
 
     def handle(self, envelope: dict) -> dict:
         try:
-            request_envelope = self._serializer.deserialize_envelope(envelope)
+            request_envelope = self._serializer.deserialize_envelope(self._checked_session(envelope))
         except SerializationException as error:
             raise InvalidRequest(str(error)) from None
         response_envelope = self._skill.invoke(request_envelope=request_envelope, context=None)
-        return self._serializer.serialize(response_envelope)
+        return self._within_limits(self._serializer.serialize(response_envelope))
+
+    def _checked_session(self, envelope: dict) -> dict:
+        """The envelope with its session attributes reduced to the schema's, before the SDK copies them."""
+        session = envelope.get("session") if isinstance(envelope, dict) else None
+        if not isinstance(session, dict) or "attributes" not in session:
+            return envelope
+        return {**envelope, "session": {**session, "attributes": self._schema.load(session["attributes"])}}
+
+    def _within_limits(self, reply: dict) -> dict:
+        """Trim what the handlers wrote until the reply is strict JSON within Alexa's limits."""
+        attributes = reply.get("sessionAttributes")
+        if attributes is not None:
+            reply["sessionAttributes"] = attributes = self._schema.load(attributes)
+            while _size(reply) > MAX_REPLY_BYTES and set(attributes) - {VERSION}:
+                largest = max((name for name in attributes if name != VERSION), key=lambda name: _size(attributes[name]))
+                log.warning("session attribute %s dropped: the reply would exceed Alexa's size limit", largest)
+                del attributes[largest]
+        response = reply.get("response") or {}
+        speech = response.get("outputSpeech") or {}
+        if len(speech.get("ssml") or "") > MAX_SSML_CHARS:
+            log.warning("speech over Alexa's limit replaced by the guidance")
+            speech["ssml"] = speak([escape(self._services.composer.guidance(None, full=True))])
+        for optional in ("directives", "card"):
+            if _size(response) > MAX_RESPONSE_BYTES and optional in response:
+                log.warning("response %s dropped: over Alexa's size limit", optional)
+                del response[optional]
+        return reply

@@ -319,3 +319,8 @@ class FastSerializer(DefaultSerializer):
                     result[key] = self.serialize(value)
             return result
         return serialize_model
+
+
+def strict_json(value: Any) -> str:
+    """Compact JSON as Alexa parses it: NaN and Infinity are not JSON, so they raise ValueError."""
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
-from skill.domain.triage import Question, Step, TriageStateError
+from skill.domain.content import ContentError
+from skill.domain.triage import SLOT_IDS, Question, Step, TriageStateError
 from skill.handlers.base import Handler
 from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
@@ -25,7 +26,8 @@ def described_answers(turn: Turn) -> dict[str, str]:
     body are left out for the rest of the session.
     """
     answers = {name: turn.slot_id(name) for name in DESCRIPTION_SLOTS + ("duration",)}
-    answers = {name: value for name, value in answers.items() if value}
+    # An id the content doesn't know (a newer interaction model, a forged request) is not understood.
+    answers = {name: value for name, value in answers.items() if value in SLOT_IDS[name]}
     if answers.get("location") == "OUTER_HIP":
         turn.session.setdefault(FACTS, {})["outer_hip"] = True
     return answers
@@ -112,8 +114,9 @@ class TriageAnswer(Handler):
         answers = {"yes_no": YES_NO[name]} if name in YES_NO else described_answers(turn)
         try:
             step = self.services.triage.answer(turn.session[TRIAGE], answers)
-        except TriageStateError:
-            # A state from another version of the table: start the questions again, safety first.
+        except (TriageStateError, ContentError):
+            # A state from another version of the table, or one it could never make (the loaded
+            # table was checked on every path): start the questions again, safety first.
             return start_triage(turn)
         return speak_step(turn, step, [])
 

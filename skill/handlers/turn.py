@@ -18,14 +18,14 @@ from ask_sdk_model.ui import StandardCard
 from skill.domain import screens
 from skill.domain.content import Content
 from skill.domain.routines import Routines, Step as StretchStep
-from skill.domain.speech import Part, Reply, SpeechComposer
+from skill.domain.speech import Part, Pause, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
 from skill.serializer import PlainJson
 
 # Session attribute names. Session attributes live only for the session (Alexa round-trips
 # them); nothing here is ever written to the persistent store.
 GUIDANCE_HEARD = "guidance_heard"   # the full guidance was spoken this session
-LAST_REPLY = "last_reply"           # for "repeat"
+LAST_REPLY = "last_reply"           # for "repeat": the answer's text parts, composed again when repeated
 PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
 TRIAGE = "triage"                   # the triage engine's state while a triage runs
 KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
@@ -134,7 +134,8 @@ class Turn:
 
     @property
     def session(self) -> dict:
-        """Session attributes; an empty throw-away dict for requests without a session."""
+        """Session attributes, already checked against skill.session_state's schema by the runtime;
+        an empty throw-away dict for requests without a session."""
         if self._envelope.session is None:
             return {}
         return self.handler_input.attributes_manager.session_attributes
@@ -184,7 +185,8 @@ class Turn:
         session.pop(PENDING_OFFER, None)
         if offer:
             session[PENDING_OFFER] = offer
-        session[LAST_REPLY] = {"ssml": reply.ssml, "reprompt": reply.reprompt_ssml}
+        session[LAST_REPLY] = {"body": [part.seconds if isinstance(part, Pause) else part for part in body],
+                               "question": question, "reprompt": reprompt}
         if self.has_screen:
             self._show(reply, stretch)
         return self.respond(reply)
@@ -206,15 +208,13 @@ class Turn:
         return self.say(body, question=self.text(question_key), offer=OFFER_MORE)
 
     def repeat_last(self) -> Response | None:
+        """The last answer composed again from its text, so a forged one is escaped like any other."""
         last = self.session.get(LAST_REPLY)
         if not last:
             return None
-        builder = self.handler_input.response_builder
-        builder.speak(last["ssml"])
-        if last.get("reprompt"):
-            builder.ask(last["reprompt"])
-        builder.set_should_end_session(not last.get("reprompt"))
-        return builder.response
+        body = [part if isinstance(part, str) else Pause(part) for part in last["body"]]
+        return self.say(body, question=last["question"], reprompt=last["reprompt"],
+                        offer=self.session.get(PENDING_OFFER))
 
     def respond(self, reply: Reply) -> Response:
         builder = self.handler_input.response_builder
