@@ -124,6 +124,7 @@ class SessionSchema:
             "routine": self._routine,
             "reminder_body": self._reminder_body,
             "reminder_draft": self._reminder_draft,
+            "reminder_unconfirmed": self._flag,
         })
 
     def load(self, raw: Any) -> dict:

@@ -40,9 +40,10 @@ NOBODY = 65534
 def build(signer, settings: Settings):
     """The production app, plus its persistence adapter so a test can fill the disk under it."""
     serializer = FastSerializer()
-    skill = build_skill(load_services(settings), settings, serializer)
+    services = load_services(settings)
+    skill = build_skill(services, settings, serializer)
     verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[signer.root], fetch_chain=CertHost().publish(signer))
-    return create_app(settings, verifier=verifier, runtime=SkillRuntime(skill, serializer)), skill.persistence_adapter
+    return create_app(settings, verifier=verifier, runtime=SkillRuntime(skill, serializer, services)), skill.persistence_adapter
 
 
 def device(app, signer, user_id: str | None = None) -> AlexaSession:

@@ -115,7 +115,9 @@ class ResumeRoutine(Handler):
 
 
 def accept_next(turn: Turn) -> Response:
-    current = turn.session[ROUTINE]
+    current = turn.session.get(ROUTINE)
+    if not current:  # the routine field was dropped as forged: carry on from what was saved
+        return resume_saved(turn)
     return say_step(turn, current["id"], current["step"] + 1, [])
 
 
