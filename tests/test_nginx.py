@@ -9,6 +9,7 @@ import http.client
 import ipaddress
 import json
 import re
+import runpy
 import shutil
 import socket
 import ssl
@@ -35,7 +36,6 @@ from test_serving import environment, free_port, wait_for_health
 
 # Debian puts it in /usr/sbin, which is not on every PATH.
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (.ci/run installs it: apt-get install nginx)")
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "hip-helper.conf"
@@ -139,6 +139,8 @@ def get_health(port: int, tls: ssl.SSLContext) -> tuple[int, bytes]:
 
 @pytest.fixture
 def stack(tmp_path) -> Stack:
+    if NGINX is None:
+        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
     gunicorn_port, nginx_port = free_port(), free_port()
     gunicorn = start_gunicorn(tmp_path, gunicorn_port)
     try:
@@ -236,6 +238,13 @@ def probes_under_slow_clients(port: int, tls: ssl.SSLContext | None, count: int 
             futures.append(pool.submit(probe, port, tls))
             time.sleep(ALEXA_DEADLINE / count)
         return [future.result() for future in futures], slow.cut_off
+
+
+def test_the_site_proxies_to_gunicorns_default_bind_on_loopback(monkeypatch):
+    monkeypatch.delenv("HIP_HELPER_BIND", raising=False)
+    bind = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["bind"]
+    assert bind == "127.0.0.1:8080"
+    assert re.search(rf"^\s*server {re.escape(bind)};", SITE.read_text(), re.MULTILINE)
 
 
 def test_twelve_slow_clients_do_not_delay_anyone_behind_nginx(stack):
