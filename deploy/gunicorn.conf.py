@@ -2,11 +2,17 @@
 
 Alexa waits about 8 s for the whole response, so a worker that takes longer than a few
 seconds is stuck, not busy: kill it well before Alexa gives up.
+
+A sync worker reads a request with no deadline of its own: a client that sends its headers a
+byte a second, or stops short of its Content-Length, holds the worker until `timeout` kills it
+(a 500 for the truncated body). gunicorn has no header or body read timeout, so these workers
+are only safe behind a proxy that buffers whole requests: deploy/nginx/hip-helper.conf.
 """
 import multiprocessing
 import os
 
-bind = os.environ.get("HIP_HELPER_BIND", "0.0.0.0:8080")  # behind a TLS-terminating proxy on 443
+# Loopback: only the buffering proxy on this host may talk to the workers.
+bind = os.environ.get("HIP_HELPER_BIND", "127.0.0.1:8080")
 # Request handling is CPU-bound (JSON, one RSA verify): one worker per core, plus one.
 workers = int(os.environ.get("HIP_HELPER_WORKERS", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
