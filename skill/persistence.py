@@ -25,9 +25,15 @@ from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_model import RequestEnvelope
 
+from skill import deadline as request_deadlines
 from skill.settings import ENV_PREFIX, Settings, SettingsError
 
 log = logging.getLogger("hip_helper.storage")
+# Each DynamoDB call is bounded (connect and read, two attempts); its worst case is what a
+# request must still have left for the call to be started.
+DYNAMODB_CALL_TIMEOUT = 0.5
+DYNAMODB_ATTEMPTS = 2
+DYNAMODB_WORST_CASE_SECONDS = (DYNAMODB_CALL_TIMEOUT + DYNAMODB_CALL_TIMEOUT) * DYNAMODB_ATTEMPTS  # connect + read
 
 ALLOWED_ATTRIBUTES = frozenset({"routine", "reminders", "intro_heard"})
 
@@ -302,6 +308,12 @@ class _AllowListedDynamoDbAdapter(AbstractPersistenceAdapter):
 
     @contextmanager
     def _store_errors(self, operation: str) -> Iterator[None]:
+        request = request_deadlines.current()
+        if request is not None and request.remaining() < DYNAMODB_WORST_CASE_SECONDS:
+            # A call that may not finish inside the request's budget is not started at all.
+            error = PersistenceException("not enough of the request's deadline left for DynamoDB")
+            self._faults.record(operation, error)
+            raise error
         try:
             yield
         except PersistenceException as error:
@@ -348,7 +360,8 @@ def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "u
         ) from None
     # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
     # must fail within a second or two, not after boto3's default minute of timeouts and retries.
-    config = Config(connect_timeout=0.5, read_timeout=0.5, retries={"total_max_attempts": 2, "mode": "standard"})
+    config = Config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
+                    retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
 
     def connect(create: bool) -> AbstractPersistenceAdapter:
         resource = boto3.session.Session(region_name=region).resource(

@@ -457,3 +457,13 @@ def test_dynamodb_endpoint_that_is_down_is_not_contacted_at_construction() -> No
 
     with pytest.raises(PersistenceException, match="EndpointConnectionError"):
         adapter.get_attributes(make_envelope(ALICE))
+
+
+def test_dynamodb_is_not_called_when_the_request_has_too_little_time_left() -> None:
+    """Without the guard this reaches the (closed) endpoint and fails with EndpointConnectionError."""
+    from skill.deadline import request_budget
+
+    adapter = build_persistence_adapter(
+        Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{free_loopback_port()}"))
+    with request_budget(1.0), pytest.raises(PersistenceException, match="deadline"):
+        adapter.get_attributes(make_envelope(ALICE))
