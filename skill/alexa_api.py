@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import functools
 import importlib
-import io
 import json
 import logging
-import socket
 import sys
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -38,7 +35,7 @@ from ask_sdk_model.services.reminder_management import spoken_info
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from skill import deadline as request_deadlines
-from skill.deadline import Deadline
+from skill.deadline import Deadline, DeadlineSocket
 from skill.settings import Settings
 
 log = logging.getLogger("hip_helper.alexa_api")
@@ -100,7 +97,7 @@ class TimeoutApiClient(DefaultApiClient):
 
     The deadline is `timeout` from the start of the call, or the request's deadline if sooner
     (`bound`). requests only bounds each socket read, so a reply trickling in a byte at a time
-    would never time out; `_DeadlineSocket` gives every read just what is left instead.
+    would never time out; `DeadlineSocket` gives every read just what is left instead.
     Non-HTTPS URLs are refused; transport failures raise ApiClientException, which the service
     clients raise as ServiceException. Messages name the failure, never the URL (it holds ids).
     """
@@ -155,52 +152,6 @@ def _root_cause(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-class _DeadlineSocket:
-    """A connected socket whose every send and receive may take only what is left of the deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: Deadline):
-        self._sock, self._deadline = sock, deadline
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-    def _arm(self) -> None:
-        left = self._deadline.remaining()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        self._sock.settimeout(left)
-
-    def sendall(self, data: bytes, *args: Any) -> None:
-        self._arm()
-        self._sock.sendall(data, *args)
-
-    def recv_into(self, buffer: Any, nbytes: int = 0) -> int:
-        self._arm()
-        return self._sock.recv_into(buffer, nbytes)
-
-    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        # http.client reads the status line, headers and body through this file. The socket's
-        # own unbuffered file keeps it open until the reply is read, as socket.makefile does.
-        return io.BufferedReader(_DeadlineReader(self, self._sock.makefile("rb", buffering=0)))
-
-
-class _DeadlineReader(io.RawIOBase):
-    def __init__(self, sock: _DeadlineSocket, raw: Any):
-        super().__init__()
-        self._sock, self._raw = sock, raw
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        self._sock._arm()
-        return self._raw.readinto(buffer)
-
-    def close(self) -> None:
-        self._raw.close()
-        super().close()
-
-
 class _DeadlineConnection(urllib3.connection.HTTPSConnection):
     def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -208,7 +159,7 @@ class _DeadlineConnection(urllib3.connection.HTTPSConnection):
 
     def connect(self) -> None:
         super().connect()
-        self.sock = cast(Any, _DeadlineSocket(self.sock, self._deadline))
+        self.sock = cast(Any, DeadlineSocket(self.sock, self._deadline))
 
 
 class _DeadlinePool(urllib3.HTTPSConnectionPool):

@@ -5,7 +5,6 @@ first whose predicate matches wins, so safety comes first and the catch-all come
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from ask_sdk_core.exceptions import SerializationException

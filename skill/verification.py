@@ -10,13 +10,11 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
-import io
 import logging
 import posixpath
 import socket
 import ssl
 import threading
-import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -35,6 +33,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification as x509_verification
 
 from skill import deadline as request_deadlines
+from skill.deadline import Deadline, DeadlineSocket
 from skill.envelope import field
 from skill.settings import Settings
 
@@ -102,64 +101,26 @@ def normalize_cert_url(url: str) -> str:
     return urlunsplit(("https", CERT_URL_HOST, path, "", ""))
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
-class _DeadlineReader(io.RawIOBase):
-    """Socket reads that each wait at most until the deadline, so trickled headers cannot outlast it."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        self._sock.settimeout(_remaining(self._deadline))
-        return self._sock.recv_into(buffer)
-
-
-class _DeadlineSocket:
-    """What http.client sees as its socket: sends and reads (headers included) share one deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock, self._deadline = sock, deadline
-
-    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
-
-    def sendall(self, data: bytes) -> None:
-        self._sock.settimeout(_remaining(self._deadline))  # since 3.5 a total for the whole send
-        self._sock.sendall(data)
-
-    def close(self) -> None:
-        pass  # http.client closes on "Connection: close" before reading the body; _download_by closes it
-
-
 class _DeadlineConnection(http.client.HTTPConnection):
     """One GET whose connect, TLS handshake, headers and body all end by `deadline`."""
 
-    def __init__(self, host: str, port: int | None, deadline: float, tls: ssl.SSLContext | None) -> None:
+    def __init__(self, host: str, port: int | None, deadline: Deadline, tls: ssl.SSLContext | None) -> None:
         super().__init__(host, port)
         self._deadline, self._tls = deadline, tls
         self.raw_sock: socket.socket | None = None
 
     def connect(self) -> None:
         # Name lookup is not bounded (getaddrinfo takes no timeout); each connection attempt is.
-        sock = socket.create_connection((self.host, self.port), _remaining(self._deadline))
+        sock = socket.create_connection((self.host, self.port), self._deadline.left())
         try:
             if self._tls is not None:
-                sock.settimeout(_remaining(self._deadline))  # since 3.5 a total for the whole handshake
+                sock.settimeout(self._deadline.left())  # since 3.5 a total for the whole handshake
                 sock = self._tls.wrap_socket(sock, server_hostname=self.host)
         except BaseException:
             sock.close()
             raise
         self.raw_sock = sock
-        self.sock = _DeadlineSocket(sock, self._deadline)  # type: ignore[assignment]
+        self.sock = DeadlineSocket(sock, self._deadline)  # type: ignore[assignment]
 
 
 @functools.cache
@@ -176,18 +137,17 @@ def download_chain(url: str, *, timeout: float, max_bytes: int, deadline: float 
     Transport only: callers check the URL first (`normalize_cert_url` allows https to S3 only).
     Redirects are not followed: a redirect could lead off S3 or down to plain http.
     """
-    own_deadline = time.monotonic() + timeout
     if deadline is None and (request := request_deadlines.current()) is not None:
         deadline = request.at  # what is left of the request's budget, when the download is for one
+    overall = Deadline.after(timeout) if deadline is None else Deadline(deadline).within(timeout)
     try:
-        return _download_by(url, own_deadline if deadline is None else min(deadline, own_deadline), max_bytes,
-                            tls or _tls_context())
+        return _download_by(url, overall, max_bytes, tls or _tls_context())
     except TimeoutError:
         # Whether the server stalled connecting, in the headers or in the body, it is the same failure.
         raise VerificationError("certificate chain download timed out") from None
 
 
-def _download_by(url: str, deadline: float, max_bytes: int, tls: ssl.SSLContext) -> bytes:
+def _download_by(url: str, deadline: Deadline, max_bytes: int, tls: ssl.SSLContext) -> bytes:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise VerificationError("certificate URL is malformed")
