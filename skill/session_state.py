@@ -18,6 +18,19 @@ log = logging.getLogger("hip_helper.session")
 
 SCHEMA_VERSION = 1
 VERSION = "version"
+
+# Session attribute names. Session attributes live only for the session (Alexa round-trips
+# them); nothing here is ever written to the persistent store.
+GUIDANCE_HEARD = "guidance_heard"   # the full guidance was spoken this session
+LAST_REPLY = "last_reply"           # for "repeat": the answer's text parts, composed again when repeated
+PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
+TRIAGE = "triage"                   # the triage engine's state while a triage runs
+KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
+FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
+ROUTINE = "routine"                 # the stretch routine under way: {"id", "step", "paused"}
+REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
+REMINDER_DRAFT = "reminder_draft"   # a reminder request that lacked only its time
+REMINDER_UNCONFIRMED = "reminder_unconfirmed"  # a create timed out: check the list before a retry
 MAX_TEXT = 8000                 # a stored answer never needs more than Alexa's speech limit
 MAX_ID = 64
 MAX_PARTS = 40
@@ -115,16 +128,16 @@ class SessionSchema:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", {
-            "guidance_heard": self._flag,
-            "last_reply": lambda raw: LastReply.parse(raw).to_json(),
-            "pending_offer": self._offer,
-            "triage": self._triage,
-            "known_answers": self._known_answers,
-            "facts": self._facts,
-            "routine": self._routine,
-            "reminder_body": self._reminder_body,
-            "reminder_draft": self._reminder_draft,
-            "reminder_unconfirmed": self._flag,
+            GUIDANCE_HEARD: self._flag,
+            LAST_REPLY: lambda raw: LastReply.parse(raw).to_json(),
+            PENDING_OFFER: self._offer,
+            TRIAGE: self._triage,
+            KNOWN_ANSWERS: self._known_answers,
+            FACTS: self._facts,
+            ROUTINE: self._routine,
+            REMINDER_BODY: self._reminder_body,
+            REMINDER_DRAFT: self._reminder_draft,
+            REMINDER_UNCONFIRMED: self._flag,
         })
 
     def load(self, raw: Any) -> dict:

@@ -7,7 +7,8 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
 from skill.handlers.triage import described_answers
-from skill.handlers.turn import KNOWN_ANSWERS, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, TRIAGE, Turn
+from skill.handlers.turn import OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Turn
+from skill.session_state import KNOWN_ANSWERS, TRIAGE
 
 
 def _keyed_by_slot(slot: str, group: str, default: str) -> Callable[[Turn], str]:

@@ -11,7 +11,8 @@ from typing import Callable
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.turn import PENDING_OFFER, Services, Turn
+from skill.handlers.turn import Services, Turn
+from skill.session_state import PENDING_OFFER
 
 Answer = Callable[[Turn], Response]
 

@@ -16,14 +16,13 @@ from skill import alexa_api
 from skill.domain.reminders import (PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, same_reminder,
                                     to_request_body)
 from skill.handlers.base import Handler
-from skill.handlers.turn import REMINDER_BODY, REMINDER_DRAFT, Turn
+from skill.handlers.turn import Turn
+from skill.session_state import REMINDER_BODY, REMINDER_DRAFT, REMINDER_UNCONFIRMED
 
 log = logging.getLogger("hip_helper.reminders")
 
 OFFER_CREATE_REMINDER = "create_reminder"
 PERMISSION_TOKEN = "stretch-reminder"
-# Session attribute: a create that timed out, which Alexa may have carried out all the same.
-REMINDER_UNCONFIRMED = "reminder_unconfirmed"
 
 
 def _apology(turn: Turn, error: alexa_api.AlexaApiError) -> Response:

@@ -5,7 +5,8 @@ from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
 from skill.handlers.triage import ask, current_question
-from skill.handlers.turn import OFFER_TRIAGE, TRIAGE, Turn
+from skill.handlers.turn import OFFER_TRIAGE, Turn
+from skill.session_state import TRIAGE
 
 
 class SessionEnded(Handler):

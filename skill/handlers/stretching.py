@@ -8,7 +8,8 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.turn import FACTS, KNOWN_ANSWERS, ROUTINE, Turn
+from skill.handlers.turn import Turn
+from skill.session_state import FACTS, KNOWN_ANSWERS, ROUTINE
 
 OFFER_NEXT_STRETCH = "next_stretch"
 OFFER_RESUME_STRETCH = "resume_stretch"

@@ -7,7 +7,8 @@ from skill.domain.content import ContentError
 from skill.domain.triage import SLOT_IDS, Question, Step, TriageStateError
 from skill.handlers.base import Handler
 from skill.handlers.stretching import OFFER_START_STRETCHES
-from skill.handlers.turn import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE, Turn
+from skill.handlers.turn import Turn
+from skill.session_state import FACTS, KNOWN_ANSWERS, PENDING_OFFER, TRIAGE
 
 RED_FLAG_INTENTS = {
     "RedFlagInjuryIntent": "injury",

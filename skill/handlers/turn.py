@@ -21,18 +21,7 @@ from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Pause, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
 from skill.serializer import PlainJson
-
-# Session attribute names. Session attributes live only for the session (Alexa round-trips
-# them); nothing here is ever written to the persistent store.
-GUIDANCE_HEARD = "guidance_heard"   # the full guidance was spoken this session
-LAST_REPLY = "last_reply"           # for "repeat": the answer's text parts, composed again when repeated
-PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
-TRIAGE = "triage"                   # the triage engine's state while a triage runs
-KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
-FACTS = "facts"                     # session facts from the triage, e.g. outer-hip pain reported
-ROUTINE = "routine"                 # the stretch routine under way: {"id", "step", "paused"}
-REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
-REMINDER_DRAFT = "reminder_draft"   # a reminder request that lacked only its time
+from skill.session_state import GUIDANCE_HEARD, LAST_REPLY, PENDING_OFFER
 
 TURN = "turn"                       # request attribute: this request's Turn
 
