@@ -15,7 +15,7 @@ from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
-from skill.domain.speech import MAX_SSML_CHARS, SpeechComposer, escape, speak
+from skill.domain.speech import SpeechComposer
 from skill.domain.triage import SLOT_IDS, TriageEngine
 from skill.handlers import answers, privacy, reminders, session, stretching, triage
 from skill.handlers.base import Handler
@@ -124,12 +124,12 @@ def _size(value: object) -> int:
 
 
 class SkillRuntime:
-    """JSON envelope in, JSON envelope out, both checked: session state against its schema, the reply against Alexa's limits."""
+    """JSON envelope in, JSON envelope out, both checked: session state against its schema, the
+    reply's size against Alexa's limits."""
 
     def __init__(self, skill: CustomSkill, serializer: FastSerializer, services: Services):
         self._skill = skill
         self._serializer = serializer
-        self._services = services
         self._schema = session_schema(services)
 
     @classmethod
@@ -154,21 +154,23 @@ class SkillRuntime:
         return {**envelope, "session": {**session, "attributes": self._schema.load(session["attributes"])}}
 
     def _within_limits(self, reply: dict) -> dict:
-        """Trim what the handlers wrote until the reply is strict JSON within Alexa's limits."""
+        """Trim what the handlers wrote until the reply is strict JSON within Alexa's limits.
+
+        A reply is measured once: under the response limit, the response inside it is too.
+        """
         attributes = reply.get("sessionAttributes")
         if attributes is not None:
             reply["sessionAttributes"] = attributes = self._schema.load(attributes)
-            while _size(reply) > MAX_REPLY_BYTES and set(attributes) - {VERSION}:
-                largest = max((name for name in attributes if name != VERSION), key=lambda name: _size(attributes[name]))
-                log.warning("session attribute %s dropped: the reply would exceed Alexa's size limit", largest)
-                del attributes[largest]
+        if _size(reply) <= MAX_RESPONSE_BYTES:
+            return reply
+        while attributes and set(attributes) - {VERSION} and _size(reply) > MAX_REPLY_BYTES:
+            largest = max((name for name in attributes if name != VERSION), key=lambda name: _size(attributes[name]))
+            log.warning("session attribute %s dropped: the reply would exceed Alexa's size limit", largest)
+            del attributes[largest]
+        # Speech needs no check here: the composer fits every answer to Alexa's SSML limit.
         response = reply.get("response") or {}
-        speech = response.get("outputSpeech") or {}
-        if len(speech.get("ssml") or "") > MAX_SSML_CHARS:
-            log.warning("speech over Alexa's limit replaced by the guidance")
-            speech["ssml"] = speak([escape(self._services.composer.guidance(None, full=True))])
         for optional in ("directives", "card"):
-            if _size(response) > MAX_RESPONSE_BYTES and optional in response:
+            if optional in response and _size(response) > MAX_RESPONSE_BYTES:
                 log.warning("response %s dropped: over Alexa's size limit", optional)
                 del response[optional]
         return reply

@@ -18,6 +18,7 @@ that is checked without being written down.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -134,7 +135,8 @@ def transport(tmp_path) -> InProcessTransport:
 
 
 @pytest.mark.parametrize("path", CONVERSATIONS, ids=lambda path: path.stem)
-def test_conversation(path, resolver, transport):
+def test_conversation(path, resolver, transport, caplog):
+    caplog.set_level(logging.WARNING, logger="hip_helper.session")
     try:
         device, turns = load_conversation(path)
     except (ConversationFileError, yaml.YAMLError) as error:
@@ -144,6 +146,8 @@ def test_conversation(path, resolver, transport):
         turn = simulator.say(expected["say"])
         problems = list(turn_problems(turn, expected))
         assert not problems, failure_report(path, number, turn, problems)
+    # What the skill itself writes must fit its own session schema, or the next turn loses it.
+    assert [r.getMessage() for r in caplog.records if r.name == "hip_helper.session"] == []
 
 
 def test_every_conversation_leaves_nothing_about_the_body_in_the_store(resolver, tmp_path):
