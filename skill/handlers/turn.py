@@ -11,7 +11,8 @@ from typing import Any, Sequence
 
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
-from ask_sdk_model import IntentRequest, Response
+from ask_sdk_model import Intent, IntentConfirmationStatus, IntentRequest, Response, Slot, SlotConfirmationStatus
+from ask_sdk_model.dialog import ElicitSlotDirective
 from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirective
 from ask_sdk_model.ui import StandardCard
 
@@ -160,11 +161,14 @@ class Turn:
         return getattr(interfaces, "alexa_presentation_apl", None) is not None
 
     def say(self, body: Sequence[Part], *, question: str | None, reprompt: str | None = None,
-            offer: str | None = None, stretch: StretchStep | None = None) -> Response:
+            offer: str | None = None, stretch: StretchStep | None = None,
+            elicit: tuple[str, str] | None = None) -> Response:
         """Answer with the composer. A question keeps the session open; none closes it.
 
         `offer` names what a following yes/no would accept; any other answer withdraws it.
         `stretch` shows that stretch step on a screen instead of the answer text.
+        `elicit` = (intent, slot): the question asks for that slot, so Alexa matches the answer
+        against the slot's own samples first (Dialog.ElicitSlot).
         """
         session = self.session
         reply = self.services.composer.compose(
@@ -178,7 +182,19 @@ class Turn:
                                "question": question, "reprompt": reprompt}
         if self.has_screen:
             self._show(reply, stretch)
+        if elicit is not None and question is not None:
+            self._elicit(*elicit)
         return self.respond(reply)
+
+    def _elicit(self, intent_name: str, slot_name: str) -> None:
+        """Ask Alexa to take the next utterance as `slot_name` of `intent_name`; slots already
+        said in this request for that intent are carried over."""
+        slots = dict(self.request.intent.slots or {}) if self.intent_name == intent_name else {}
+        slots.setdefault(slot_name, Slot(name=slot_name, confirmation_status=SlotConfirmationStatus.NONE))
+        self.handler_input.response_builder.add_directive(ElicitSlotDirective(
+            slot_to_elicit=slot_name,
+            updated_intent=Intent(name=intent_name, slots=slots,
+                                  confirmation_status=IntentConfirmationStatus.NONE)))
 
     def _show(self, reply: Reply, stretch: StretchStep | None) -> None:
         safety = self.services.composer.guidance(self.locale, full=False)
