@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 RUN_STAMP  := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test bench check-model chat triage-graph skill-package lambda-package clean
+.PHONY: run test bench model check-model chat triage-graph skill-package lambda-package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
+
+# The interaction model is generated from interaction_model/source/*.yaml; commit both.
+model: $(RUN_STAMP)
+	$(BIN)/hip-helper build-model
 
 check-model: $(RUN_STAMP)
 	$(BIN)/hip-helper check-model

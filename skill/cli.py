@@ -1,8 +1,9 @@
-"""`hip-helper`: serve the skill, talk to it locally, check the model, print the triage graph."""
+"""`hip-helper`: serve the skill, talk to it locally, build and check the model, print the triage graph."""
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import logging
 import runpy
 import sys
@@ -69,6 +70,34 @@ def triage_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def build_model(args: argparse.Namespace) -> int:
+    from skill import grammar
+
+    settings = Settings.from_env()
+    try:
+        source = grammar.load()
+        generated = source.to_model(grammar.content_prompt(settings.content_dir))
+    except grammar.GrammarError as error:
+        print(f"hip-helper: grammar: {error}", file=sys.stderr)
+        return 2
+    for intent, count in source.sample_counts().items():
+        print(f"{count:6d}  {intent}")
+    text = grammar.render(generated)
+    target = settings.model_dir / "en-US.json"
+    print(f"{len(text.encode()):,} bytes  {target.name}")
+    if args.check:
+        committed = target.read_text(encoding="utf-8") if target.exists() else ""
+        if committed == text:
+            return 0
+        old = json.loads(committed) if committed else {}
+        for line in grammar.diff_summary(old, generated):
+            print(f"stale: {line}", file=sys.stderr)
+        print(f"hip-helper: {target.name} differs from its grammar source: run `make model`", file=sys.stderr)
+        return 1
+    target.write_text(text, encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hip-helper", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -82,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph_parser = commands.add_parser("triage-graph", help="print the triage decision table as Mermaid")
     graph_parser.set_defaults(run=triage_graph)
+    model_parser = commands.add_parser("build-model", help="expand interaction_model/source into en-US.json")
+    model_parser.add_argument("--check", action="store_true",
+                              help="write nothing; exit 1 when the committed model differs from the source")
+    model_parser.set_defaults(run=build_model)
     register_simulator(commands)
     return parser
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from skill.domain.content import ContentError, read_yaml, validate_item
+from skill.grammar import slot_ids as _grammar_slot_ids
 
 MAX_QUESTIONS = 5
 MAX_OUTCOME_WORDS = 55            # an outcome with its appended advice; the composer adds guidance after it
@@ -20,14 +21,8 @@ URGENCIES = ("emergency_now", "doctor_1_2_days", "doctor_few_days", "doctor_with
 EMERGENCY = URGENCIES[0]
 RED_FLAG_KINDS = ("injury", "infection", "nerve")
 
-# Slot value ids fixed by the interaction model; no id is used by two slots.
-SLOT_IDS: Mapping[str, tuple[str, ...]] = {
-    "yes_no": ("YES", "NO", "UNSURE"),
-    "location": ("OUTER_HIP", "GROIN_FRONT", "BUTTOCK_BACK", "THIGH"),
-    "timing": ("DURING_RUN", "AFTER_RUN", "LYING_ON_SIDE", "REST_OR_NIGHT", "WALKING"),
-    "feeling": ("SNAPPING", "CLICKING", "SWELLING", "REDNESS", "STIFFNESS", "ACHING"),
-    "duration": ("FEW_DAYS", "ONE_TO_TWO_WEEKS", "MORE_THAN_TWO_WEEKS"),
-}
+# Slot value ids come from the interaction model's grammar source, which refuses an id used by two slots.
+SLOT_IDS: Mapping[str, tuple[str, ...]] = _grammar_slot_ids()
 _SLOT_OF = {answer: slot for slot, answers in SLOT_IDS.items() for answer in answers}
 # A yes, no or "not sure" doesn't say which question it answers, so it only answers the one asked.
 # That is also what keeps the red-flag questions from ever being skipped.
