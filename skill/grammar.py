@@ -25,7 +25,7 @@ SOURCE_DIR = Path(__file__).resolve().parent.parent / "interaction_model" / "sou
 _TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*|[a-z]\.|\{[A-Za-z][A-Za-z_]*\}")
 _SLOT = re.compile(r"\{([A-Za-z][A-Za-z_]*)\}")
 # A sample that explodes past this is a reviewing problem, not a model: split it.
-MAX_EXPANSIONS_PER_SAMPLE = 5000
+MAX_EXPANSIONS_PER_SAMPLE = 1000
 DELEGATION = "SKILL_RESPONSE"
 
 
