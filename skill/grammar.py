@@ -271,7 +271,12 @@ def parse(source: Mapping[str, Any]) -> Grammar:
         expanded = []
         for value_id, forms in values.items():
             spoken = [form for text in forms for form in expand(text, families, None, where=f"{type_name}.{value_id}")]
-            expanded.append((value_id, spoken[0], tuple(dict.fromkeys(spoken[1:]))))
+            expanded.append((value_id, spoken[0], tuple(dict.fromkeys(form for form in spoken[1:] if form != spoken[0]))))
+        owner: dict[str, str] = {}
+        for value_id, value, synonyms in expanded:
+            for form in (value, *synonyms):
+                if owner.setdefault(form, value_id) != value_id:
+                    raise GrammarError(f"{type_name}.{value_id}", form, f"also a spoken form of {owner[form]}")
         types[type_name] = tuple(expanded)
     intents, owner_of = [], {}
     for intent_name, body in source["intents"].items():
