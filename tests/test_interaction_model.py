@@ -317,9 +317,9 @@ def elicited_route(intent_name: str, slot_name: str, utterance: str) -> dict[str
     """What an answer fills while the skill elicits `slot_name`: Alexa matches the slot's samples first."""
     intent = intents()[intent_name]
     samples = next(slot for slot in intent["slots"] if slot["name"] == slot_name)["samples"]
-    matches = [(len(SLOT_REFERENCE.sub("", sample)), _match_sample(sample, slot_types_of(intent), utterance))
+    matches = [(len(SLOT_REFERENCE.sub("", sample).split()), _match_sample(sample, slot_types_of(intent), utterance))
                for sample in samples]
-    # The most literal sample wins; on a tie the one that fills fewer slots.
+    # The sample with the most literal words wins; on a tie the one that fills fewer slots.
     found = [(length, -len(slots), slots) for length, slots in matches if slots is not None]
     return max(found, key=lambda match: match[:2])[2] if found else None
 
