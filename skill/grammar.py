@@ -128,9 +128,11 @@ def expand(text: str, families: Mapping[str, str], slots: Iterable[str] | None =
     allowed = None if slots is None else frozenset(slots)
     sentences = dict.fromkeys(" ".join(raw.split()) for raw in _Parser(text, families, allowed, where).parse())
     for sentence in sentences:
+        if not sentence:
+            raise GrammarError(where, text, "can expand to nothing: not every part may be optional")
         bad = [token for token in sentence.split(" ") if not _TOKEN.fullmatch(token)]
-        if bad or not sentence:
-            raise GrammarError(where, sentence or text, f"characters Alexa does not accept: {bad or 'empty'}")
+        if bad:
+            raise GrammarError(where, sentence, f"characters Alexa does not accept: {bad}")
     return list(sentences)
 
 
