@@ -110,8 +110,8 @@ def test_an_unknown_value_is_still_routed_with_no_match(resolver):
     assert slot.resolved_id is None
 
 
-def test_a_sample_made_only_of_a_slot_does_not_swallow_unknown_speech(resolver):
-    assert intent_of(resolver, "groin") == "DescribePainIntent"
+def test_a_bare_slot_value_outside_an_elicitation_is_not_an_intent(resolver):
+    assert intent_of(resolver, "groin") == FALLBACK_INTENT  # "{location}" is only a slot sample
     assert intent_of(resolver, "tell me a joke") == FALLBACK_INTENT
 
 
