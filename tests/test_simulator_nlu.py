@@ -149,6 +149,22 @@ def test_a_sample_whose_slots_resolve_beats_one_with_more_words_that_needs_no_ma
     assert (intent.name, intent.slots["item"].resolved_id) == ("GearIntent", "NEW_SHOES")
 
 
+def test_a_built_in_slot_alexa_cannot_convert_is_not_a_recognised_match():
+    # "at the park" is free text to AMAZON.TIME; the custom value with fewer literal words is the better match.
+    model = parse_model({"interactionModel": {"languageModel": {
+        "invocationName": "hip helper",
+        "intents": [
+            {"name": "ReminderIntent", "slots": [{"name": "time", "type": "AMAZON.TIME"}],
+             "samples": ["stretch at {time}"]},
+            {"name": "PlaceIntent", "slots": [{"name": "place", "type": "Place"}], "samples": ["stretch {place}"]},
+        ],
+        "types": [{"name": "Place", "values": [{"id": "PARK", "name": {"value": "at the park"}}]}],
+    }}})
+    resolver = UtteranceResolver(model, SKILL_ID, today=WEDNESDAY)
+    assert intent_of(resolver, "stretch at the park") == "PlaceIntent"
+    assert slot_values(resolver, "stretch at seven am") == {"time": "07:00"}
+
+
 def test_contractions_match_either_way(resolver):
     assert slot_values(resolver, "I am sore on the side")["location"] == "side"
     assert slot_values(resolver, "i'm sore on the groin")["location"] == "groin"
