@@ -1,6 +1,8 @@
 """The simulator's utterance resolution, against the small fixture model in tests/fixtures/models."""
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import date
 from pathlib import Path
 
@@ -272,3 +274,50 @@ def test_a_file_that_is_not_a_model_is_a_one_line_error(tmp_path):
     path.write_text('{"interactionModel": {}}')
     with pytest.raises(ModelError, match="not an Alexa interaction model"):
         load_model(path)
+
+
+# ---------------------------------------------------------------- speed with a grammar-sized model
+
+
+def _generated_model(sample_count: int) -> dict:
+    """Intents with sample_count samples in all, each a distinct phrase, half of them with a slot."""
+    openers = ("why does", "what makes", "how come", "tell me why", "can you say why")
+    subjects = ("my hip", "my groin", "the side of my hip", "my outer hip", "my thigh")
+    verbs = ("hurt", "ache", "feel sore", "throb", "feel tight", "sting", "burn", "click", "get stiff", "feel weak")
+    tails = ("", "after running", "at night", "when i walk", "on the stairs", "in the morning", "after a long run",
+             "when i sit", "during my run", "for no reason")
+    phrases = [" ".join(filter(None, words)) for words in itertools.product(openers, subjects, verbs, tails)]
+    intents: list[dict] = [{"name": FALLBACK_INTENT}]
+    per_intent = sample_count // 20
+    for number in range(20):
+        chunk = phrases[number * per_intent // 2:(number + 1) * per_intent // 2]
+        intents.append({"name": f"Generated{number}Intent", "slots": [{"name": "place", "type": "Place"}],
+                        "samples": chunk + [f"{phrase} in my {{place}}" for phrase in chunk]})
+    places = [{"id": f"PLACE_{n}", "name": {"value": f"spot {n}", "synonyms": [f"area {n}"]}} for n in range(50)]
+    return {"interactionModel": {"languageModel": {"invocationName": "hip helper", "intents": intents,
+                                                   "types": [{"name": "Place", "values": places}]}}}
+
+
+def test_a_five_thousand_sample_model_resolves_quickly(capsys):
+    document = _generated_model(5000)
+    assert sum(len(intent.get("samples", ())) for intent in document["interactionModel"]["languageModel"]["intents"]
+               ) == 5000
+    started = time.perf_counter()
+    resolver = UtteranceResolver(parse_model(document), SKILL_ID)
+    built = time.perf_counter() - started
+    intents = document["interactionModel"]["languageModel"]["intents"]
+    cases = {"how come my thigh feels tight when I sit": FALLBACK_INTENT,  # "feels" is in no sample
+             intents[8]["samples"][3]: "Generated7Intent",
+             intents[20]["samples"][-1].replace("{place}", "area 7"): "Generated19Intent",
+             f"um, {intents[1]['samples'][0]} please": "Generated0Intent",
+             "tell me a joke": FALLBACK_INTENT}
+    timings = []
+    for utterance, intent in cases.items():
+        started = time.perf_counter()
+        for _ in range(5):
+            found = resolver.match_intent(utterance)
+        timings.append((time.perf_counter() - started) / 5 * 1000)
+        assert found.name == intent
+    with capsys.disabled():
+        print(f"\n[nlu benchmark] 5000 samples: resolver built in {built * 1000:.0f} ms; "
+              f"per utterance {', '.join(f'{ms:.1f}' for ms in timings)} ms (target well under 50 ms)")

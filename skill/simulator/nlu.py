@@ -184,13 +184,18 @@ class UnroutableUtterance(LookupError):
 class _SamplePattern:
     intent: Intent
     literal_chars: int
+    words: frozenset[str]  # the sample's literal words: an utterance without them all cannot match
     slots: tuple[Slot, ...]  # capture group i holds slots[i]
-    loose: re.Pattern[str]  # every slot captures any words
+    loose_source: str  # every slot captures any words
     strict_source: str  # custom slots capture only their declared values and synonyms
+
+    # Both compiled on first use: a grammar has thousands of samples and the word check rules out most.
+    @cached_property
+    def loose(self) -> re.Pattern[str]:
+        return re.compile(self.loose_source)
 
     @cached_property
     def strict(self) -> re.Pattern[str]:
-        # Compiled on first use: value alternations are large, and most samples never get this far.
         return re.compile(self.strict_source)
 
 
@@ -214,6 +219,8 @@ class UtteranceResolver:
         self._skill_id = skill_id
         self._today = today or date.today()
         self._value_index = {name: self._index_values(slot_type) for name, slot_type in model.slot_types.items()}
+        self._value_alternation = {name: _alternation(list(values)) for name, values in self._value_index.items()
+                                   if values}
         self._patterns = [
             self._compile(intent, sample)
             for intent in model.intents
@@ -254,21 +261,22 @@ class UtteranceResolver:
         loose_parts: list[str] = []
         captured: list[Slot] = []
         literal_chars = 0
+        words: set[str] = set()
         for piece in re.split(r"(\{[^{}]+\})", sample):
             if piece.startswith("{") and piece.endswith("}"):
                 # A reference to an undeclared slot captures free text, as an untyped slot would.
                 slot = slots_by_name.get(piece[1:-1], Slot(piece[1:-1], ""))
                 captured.append(slot)
-                values = self._value_index.get(slot.type)
-                strict_parts.append(_alternation(list(values)) if values else "(.+?)")
+                strict_parts.append(self._value_alternation.get(slot.type, "(.+?)"))
                 loose_parts.append("(.+?)")
             elif literal := normalize(piece):
                 literal_chars += len(literal)
+                words.update(literal.split())
                 strict_parts.append(re.escape(literal))
                 loose_parts.append(re.escape(literal))
         return _SamplePattern(
-            intent=intent, literal_chars=literal_chars, slots=tuple(captured),
-            loose=re.compile("^" + " ".join(loose_parts) + "$"),
+            intent=intent, literal_chars=literal_chars, words=frozenset(words), slots=tuple(captured),
+            loose_source="^" + " ".join(loose_parts) + "$",
             strict_source="^" + " ".join(strict_parts) + "$",
         )
 
@@ -317,8 +325,9 @@ class UtteranceResolver:
         candidates = [
             candidate
             for preference, text in enumerate(reversed(self._variants(utterance)))
+            for words in (frozenset(text.split()),)
             for pattern in patterns
-            if (candidate := self._try(pattern, text, preference)) is not None
+            if pattern.words <= words and (candidate := self._try(pattern, text, preference)) is not None
         ]
         return max(candidates, key=lambda candidate: candidate.score).match if candidates else None
 
