@@ -30,7 +30,7 @@ MODEL = {"interactionModel": {
              "slots": [{"name": "location", "type": "PainLocation",
                         "samples": ["{location}", "it's in my {location}", "my {location} {timing}"]},
                        {"name": "timing", "type": "PainTiming", "samples": ["{timing}", "only when {timing}"]}],
-             "samples": ["my {location} hurts"]},
+             "samples": ["my {location} hurts", "the pain is in my {location}"]},
             {"name": "SetReminderIntent",
              "slots": [{"name": "time", "type": "AMAZON.TIME", "samples": ["{time}", "at {time}"]}],
              "samples": ["remind me to stretch", "remind me to stretch at {time}"]},
@@ -169,6 +169,15 @@ def test_a_slot_sample_may_fill_other_slots_of_the_intent_too(resolver):
     simulator.say("my groin after running")
     slots = slots_sent(skill)
     assert (slots["location"]["value"], slots["timing"]["value"]) == ("groin", "after running")
+
+
+def test_the_elicited_intent_said_in_full_continues_the_same_dialog(resolver):
+    already = {"timing": {"name": "timing", "value": "after running", "confirmationStatus": "NONE"}}
+    simulator, skill = talk(resolver, elicit("location", slots=already))
+    simulator.say("the pain is in my groin")  # an intent sample, not a slot sample
+    assert (skill.last["intent"]["name"], skill.last["dialogState"]) == ("DescribePainIntent", "IN_PROGRESS")
+    assert {name: slot.get("value") for name, slot in slots_sent(skill).items()} == {
+        "location": "groin", "timing": "after running"}
 
 
 def test_a_built_in_slot_answer_is_converted(resolver):

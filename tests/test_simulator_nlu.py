@@ -321,3 +321,17 @@ def test_a_five_thousand_sample_model_resolves_quickly(capsys):
     with capsys.disabled():
         print(f"\n[nlu benchmark] 5000 samples: resolver built in {built * 1000:.0f} ms; "
               f"per utterance {', '.join(f'{ms:.1f}' for ms in timings)} ms (target well under 50 ms)")
+
+
+def test_the_model_keeps_slot_samples_the_dialog_model_and_prompts():
+    model = load_model(MODEL_PATH)
+    describe = model.intent("DescribePainIntent")
+    assert describe.slot("location").samples == ("{location}", "it's in my {location}", "my {location} {timing}")
+    assert describe.samples[0] == "my {location} hurts" and "{location}" not in describe.samples
+    dialog = model.dialog_intents["DescribePainIntent"]
+    assert [(slot.name, slot.type, slot.elicitation_required, dict(slot.prompts)) for slot in dialog.slots] == [
+        ("location", "PainLocation", True, {"elicitation": "Elicit.Slot.location"}),
+        ("timing", "PainTiming", True, {"elicitation": "Elicit.Slot.timing"})]
+    assert [(variation.type, variation.value) for variation in model.prompts["Elicit.Slot.timing"]] == [
+        ("SSML", "<speak>When does it hurt?</speak>")]
+    assert "CausesIntent" not in model.dialog_intents

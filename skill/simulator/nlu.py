@@ -290,9 +290,15 @@ class UtteranceResolver:
             for pattern in self._one_shot:
                 if found := pattern.match(text):
                     return self._understood(True, self.match_intent(found.group("rest")))
-        if elicitation is not None and (answer := self.match_elicited(utterance, elicitation)) is not None:
-            return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
-        return self._understood(False, self.match_intent(utterance))
+        if elicitation is None:
+            return self._understood(False, self.match_intent(utterance))
+        found = self.match_elicited(utterance, elicitation) or self.match_intent(utterance)
+        if found.name != elicitation.intent:
+            return self._understood(False, found)
+        # The answer, or another phrasing of the elicited intent itself: the same dialog goes on.
+        said = {name: fill for name, fill in found.slots.items() if fill.value is not None}
+        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
+        return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
 
     def _understood(self, invoked: bool, intent: IntentMatch) -> Understanding:
         state = "STARTED" if intent.name in self._model.dialog_intents else None
@@ -304,11 +310,7 @@ class UtteranceResolver:
         A sample made only of slots counts only when the values are recognised, so anything else the
         user says ("I fell and can't stand") still reaches the intent the model has for it.
         """
-        found = self._best(utterance, self._slot_patterns.get((elicitation.intent, elicitation.slot), ()))
-        if found is None:
-            return None
-        said = {name: fill for name, fill in found.slots.items() if fill.value is not None}
-        return IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
+        return self._best(utterance, self._slot_patterns.get((elicitation.intent, elicitation.slot), ()))
 
     def match_intent(self, utterance: str) -> IntentMatch:
         """The intent an utterance spoken inside the skill's session goes to."""
