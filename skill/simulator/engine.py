@@ -144,7 +144,7 @@ class Simulator:
         # Without updatedIntent Alexa keeps the intent of the request being answered.
         intent_name = updated.get("name") or (envelope["request"].get("intent") or {}).get("name")
         slot_name = directive.get("slotToElicit")
-        problem = self._elicitation_problem(intent_name, slot_name, response, reply)
+        problem = self._elicitation_problem(intent_name, slot_name, response)
         if problem:
             return [f"error: Alexa would reject this response: {ELICIT_SLOT} {problem}"]
         kept = {name: SlotFill.from_json(raw) for name, raw in (updated.get("slots") or {}).items()}
@@ -152,7 +152,7 @@ class Simulator:
         return self._eliciting_notes()
 
     def _elicitation_problem(self, intent_name: str | None, slot_name: str | None,
-                             response: Mapping[str, Any], reply: Reply) -> str | None:
+                             response: Mapping[str, Any]) -> str | None:
         intent = self._resolver.model.intent(intent_name or "")
         if intent is None:
             return f"names intent {intent_name!r}, which the interaction model does not have"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping, Sequence
 
 from skill.simulator.builtin_slots import builtin_converter, spell_out_digits
 from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
@@ -322,8 +322,7 @@ class UtteranceResolver:
             f'no sample utterance matches "{utterance}" and the model has no {FALLBACK_INTENT}'
         )
 
-    def _best(self, utterance: str, patterns: Iterable[_SamplePattern]) -> IntentMatch | None:
-        patterns = list(patterns)
+    def _best(self, utterance: str, patterns: Sequence[_SamplePattern]) -> IntentMatch | None:
         candidates = [
             candidate
             for preference, text in enumerate(reversed(self._variants(utterance)))
