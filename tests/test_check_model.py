@@ -42,6 +42,17 @@ EXPECTED_PROBLEM = {
     "duplicate-value-id.json": 'PainLocation: "groin": has id "OUTER_HIP", which "outer hip" already uses',
     "missing-elicitation-prompt.json":
         'DescribePainIntent: slot "location": elicitationRequired but no elicitation prompt',
+    "unknown-prompt-id.json":
+        'DescribePainIntent: slot "location": elicitation prompt "Elicit.Slot.location" is not in prompts',
+    "slot-only-sample.json": 'DescribePainIntent: "{location} {side}": is only slot references, so it takes any '
+                             "speech as this intent: put it on the slot's own samples and elicit the slot",
+    "dialog-slot-not-on-intent.json":
+        'DescribePainIntent: slot "timing": is in the dialog model but not a slot of this intent',
+    "dialog-slot-type-differs.json":
+        'DescribePainIntent: slot "location": has type "AMAZON.City" in the dialog model '
+        'but "PainLocation" on the intent',
+    "elicited-slot-without-samples.json": 'DescribePainIntent: slot "location": is elicited but none of its slot '
+                                          "samples contains {location}, so no answer can fill it",
     "bad-prompt-variation.json":
         'prompt Elicit.Slot.location: "Where does it hurt?": variation type "Text" must be PlainText or SSML',
     "manifest-version.json": 'manifestVersion: must be "1.0", not "2.0"',
@@ -129,7 +140,7 @@ def test_utterance_character_rules(utterance, message):
                {"name": "AMAZON.NavigateHomeIntent"}, {"name": "AMAZON.FallbackIntent"},
                {"name": "PainIntent", "slots": [{"name": "location", "type": "AMAZON.City"}], "samples": [utterance]}]
     expected = [] if message is None else [f'model: PainIntent: "{utterance}": {message}']
-    assert [line for line in problems_in({"intents": intents}) if "PainIntent" in line] == expected
+    assert [line for line in problems_in({"intents": intents}) if line.startswith("model: PainIntent:")] == expected
 
 
 def test_duplicates_ignore_case_and_slot_names():
@@ -147,7 +158,30 @@ def test_slot_only_samples_of_different_types_are_different_samples():
                                                    {"name": "when", "type": "PainTiming"}],
                  "samples": ["{place}", "{when}"]},
                 {"name": "HowLongIntent", "slots": [{"name": "span", "type": "PainDuration"}], "samples": ["{span}"]}]
-    assert [line for line in problems_in({"intents": intents}) if "sample" in line or "twice" in line] == []
+    assert [line for line in problems_in({"intents": intents}) if "is also a sample" in line or "twice" in line] == []
+
+
+@pytest.mark.parametrize("sample, flagged", [
+    ("{time}", True), ("{time} {date}", True), (" {date} ", True),
+    ("at {time}", False), ("remind me {date} at {time}", False),
+])
+def test_an_intent_sample_of_only_slots_is_an_error_but_a_slot_sample_may_be(sample, flagged):
+    intents = [{"name": n} for n in ("AMAZON.CancelIntent", "AMAZON.HelpIntent", "AMAZON.StopIntent",
+                                      "AMAZON.NavigateHomeIntent", "AMAZON.FallbackIntent")]
+    intents.append({"name": "SetReminderIntent", "samples": [sample],
+                    "slots": [{"name": "time", "type": "AMAZON.TIME", "samples": ["{time}", "{time} {date}"]},
+                              {"name": "date", "type": "AMAZON.DATE"}]})
+    expected = [f'model: SetReminderIntent: "{sample}": is only slot references, so it takes any speech as this '
+                "intent: put it on the slot's own samples and elicit the slot"] if flagged else []
+    assert [line for line in problems_in({"intents": intents}) if "SetReminderIntent" in line] == expected
+
+
+def test_the_valid_fixture_elicits_with_slot_samples_and_both_prompt_types():
+    model = json.loads((FIXTURES / "en-US.json").read_text())["interactionModel"]
+    assert {variation["type"] for prompt in model["prompts"] for variation in prompt["variations"]} == {
+        "PlainText", "SSML"}
+    assert all(slot.get("elicitationRequired") for intent in model["dialog"]["intents"] for slot in intent["slots"])
+    assert check_interaction_model(model) == []
 
 
 def test_intent_count_limit(tmp_path):

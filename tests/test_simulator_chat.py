@@ -296,7 +296,8 @@ def test_verbose_shows_intent_slots_and_raw_json(skill):
     status, out, _ = chat(ChatOptions(model=MODEL_PATH, verbose=True), "tell hip helper my side hurts\n",
                           InProcessTransport(skill.app))
     assert status == 0
-    assert '  request: IntentRequest  DescribePainIntent  location="side" -> OUTER_HIP (ER_SUCCESS_MATCH)' in out
+    assert ('  request: IntentRequest (STARTED)  DescribePainIntent  location="side" -> OUTER_HIP (ER_SUCCESS_MATCH)'
+            in out)
     assert '"requestId": "amzn1.echo-api.request.' in out and '"sessionAttributes": {' in out
 
 

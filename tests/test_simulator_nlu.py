@@ -1,6 +1,8 @@
 """The simulator's utterance resolution, against the small fixture model in tests/fixtures/models."""
 from __future__ import annotations
 
+import itertools
+import time
 from datetime import date
 from pathlib import Path
 
@@ -110,8 +112,8 @@ def test_an_unknown_value_is_still_routed_with_no_match(resolver):
     assert slot.resolved_id is None
 
 
-def test_a_sample_made_only_of_a_slot_does_not_swallow_unknown_speech(resolver):
-    assert intent_of(resolver, "groin") == "DescribePainIntent"
+def test_a_bare_slot_value_outside_an_elicitation_is_not_an_intent(resolver):
+    assert intent_of(resolver, "groin") == FALLBACK_INTENT  # "{location}" is only a slot sample
     assert intent_of(resolver, "tell me a joke") == FALLBACK_INTENT
 
 
@@ -147,6 +149,22 @@ def test_a_sample_whose_slots_resolve_beats_one_with_more_words_that_needs_no_ma
     }}})
     intent = UtteranceResolver(model, SKILL_ID).match_intent("my new shoes hurt")
     assert (intent.name, intent.slots["item"].resolved_id) == ("GearIntent", "NEW_SHOES")
+
+
+def test_a_built_in_slot_alexa_cannot_convert_is_not_a_recognised_match():
+    # "at the park" is free text to AMAZON.TIME; the custom value with fewer literal words is the better match.
+    model = parse_model({"interactionModel": {"languageModel": {
+        "invocationName": "hip helper",
+        "intents": [
+            {"name": "ReminderIntent", "slots": [{"name": "time", "type": "AMAZON.TIME"}],
+             "samples": ["stretch at {time}"]},
+            {"name": "PlaceIntent", "slots": [{"name": "place", "type": "Place"}], "samples": ["stretch {place}"]},
+        ],
+        "types": [{"name": "Place", "values": [{"id": "PARK", "name": {"value": "at the park"}}]}],
+    }}})
+    resolver = UtteranceResolver(model, SKILL_ID, today=WEDNESDAY)
+    assert intent_of(resolver, "stretch at the park") == "PlaceIntent"
+    assert slot_values(resolver, "stretch at seven am") == {"time": "07:00"}
 
 
 def test_contractions_match_either_way(resolver):
@@ -256,3 +274,64 @@ def test_a_file_that_is_not_a_model_is_a_one_line_error(tmp_path):
     path.write_text('{"interactionModel": {}}')
     with pytest.raises(ModelError, match="not an Alexa interaction model"):
         load_model(path)
+
+
+# ---------------------------------------------------------------- speed with a grammar-sized model
+
+
+def _generated_model(sample_count: int) -> dict:
+    """Intents with sample_count samples in all, each a distinct phrase, half of them with a slot."""
+    openers = ("why does", "what makes", "how come", "tell me why", "can you say why")
+    subjects = ("my hip", "my groin", "the side of my hip", "my outer hip", "my thigh")
+    verbs = ("hurt", "ache", "feel sore", "throb", "feel tight", "sting", "burn", "click", "get stiff", "feel weak")
+    tails = ("", "after running", "at night", "when i walk", "on the stairs", "in the morning", "after a long run",
+             "when i sit", "during my run", "for no reason")
+    phrases = [" ".join(filter(None, words)) for words in itertools.product(openers, subjects, verbs, tails)]
+    intents: list[dict] = [{"name": FALLBACK_INTENT}]
+    per_intent = sample_count // 20
+    for number in range(20):
+        chunk = phrases[number * per_intent // 2:(number + 1) * per_intent // 2]
+        intents.append({"name": f"Generated{number}Intent", "slots": [{"name": "place", "type": "Place"}],
+                        "samples": chunk + [f"{phrase} in my {{place}}" for phrase in chunk]})
+    places = [{"id": f"PLACE_{n}", "name": {"value": f"spot {n}", "synonyms": [f"area {n}"]}} for n in range(50)]
+    return {"interactionModel": {"languageModel": {"invocationName": "hip helper", "intents": intents,
+                                                   "types": [{"name": "Place", "values": places}]}}}
+
+
+def test_a_five_thousand_sample_model_resolves_quickly(capsys):
+    document = _generated_model(5000)
+    assert sum(len(intent.get("samples", ())) for intent in document["interactionModel"]["languageModel"]["intents"]
+               ) == 5000
+    started = time.perf_counter()
+    resolver = UtteranceResolver(parse_model(document), SKILL_ID)
+    built = time.perf_counter() - started
+    intents = document["interactionModel"]["languageModel"]["intents"]
+    cases = {"how come my thigh feels tight when I sit": FALLBACK_INTENT,  # "feels" is in no sample
+             intents[8]["samples"][3]: "Generated7Intent",
+             intents[20]["samples"][-1].replace("{place}", "area 7"): "Generated19Intent",
+             f"um, {intents[1]['samples'][0]} please": "Generated0Intent",
+             "tell me a joke": FALLBACK_INTENT}
+    timings = []
+    for utterance, intent in cases.items():
+        started = time.perf_counter()
+        for _ in range(5):
+            found = resolver.match_intent(utterance)
+        timings.append((time.perf_counter() - started) / 5 * 1000)
+        assert found.name == intent
+    with capsys.disabled():
+        print(f"\n[nlu benchmark] 5000 samples: resolver built in {built * 1000:.0f} ms; "
+              f"per utterance {', '.join(f'{ms:.1f}' for ms in timings)} ms (target well under 50 ms)")
+
+
+def test_the_model_keeps_slot_samples_the_dialog_model_and_prompts():
+    model = load_model(MODEL_PATH)
+    describe = model.intent("DescribePainIntent")
+    assert describe.slot("location").samples == ("{location}", "it's in my {location}", "my {location} {timing}")
+    assert describe.samples[0] == "my {location} hurts" and "{location}" not in describe.samples
+    dialog = model.dialog_intents["DescribePainIntent"]
+    assert [(slot.name, slot.type, slot.elicitation_required, dict(slot.prompts)) for slot in dialog.slots] == [
+        ("location", "PainLocation", True, {"elicitation": "Elicit.Slot.location"}),
+        ("timing", "PainTiming", True, {"elicitation": "Elicit.Slot.timing"})]
+    assert [(variation.type, variation.value) for variation in model.prompts["Elicit.Slot.timing"]] == [
+        ("SSML", "<speak>When does it hurt?</speak>")]
+    assert "CausesIntent" not in model.dialog_intents

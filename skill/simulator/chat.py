@@ -109,8 +109,10 @@ def format_turn(turn: Turn, verbose: bool) -> list[str]:
     """The lines the chat prints for one turn."""
     lines = []
     if verbose and turn.request is not None:
-        request_type = turn.request["request"]["type"]
-        lines.append(f"  request: {request_type}" + (f"  {describe_intent(turn.intent)}" if turn.intent else ""))
+        request = turn.request["request"]
+        state = f' ({request["dialogState"]})' if request.get("dialogState") else ""
+        intent = f"  {describe_intent(turn.intent)}" if turn.intent else ""
+        lines.append(f"  request: {request['type']}{state}{intent}")
         lines.append("  -> " + json.dumps(turn.request, indent=2).replace("\n", "\n     "))
         lines.append("  <- " + json.dumps(turn.response, indent=2).replace("\n", "\n     "))
     if turn.speech:

@@ -199,6 +199,16 @@ def _comparable(utterance: str, slot_types: Mapping[str, str]) -> str:
     return " ".join(_SLOT_REFERENCE.sub(slot_type, utterance.lower()).split())
 
 
+def check_slot_only_samples(model: Mapping[str, Any]) -> Iterator[Problem]:
+    """An intent sample made only of slots ("{time}", "{time} {date}") routes any stray speech to that
+    intent; the phrasing belongs on the slot's own samples, asked for with Dialog.ElicitSlot."""
+    for intent in _intents(model):
+        for utterance in intent.get("samples", []):
+            if utterance.strip() and not _SLOT_REFERENCE.sub("", utterance).strip():
+                yield Problem("is only slot references, so it takes any speech as this intent: put it on the "
+                              "slot's own samples and elicit the slot", str(intent.get("name", "")), utterance)
+
+
 def check_utterances(model: Mapping[str, Any]) -> Iterator[Problem]:
     owner: dict[str, str] = {}
     for intent in _intents(model):
@@ -257,22 +267,40 @@ def check_dialog(model: Mapping[str, Any]) -> Iterator[Problem]:
             if variation.get("type") not in PROMPT_VARIATION_TYPES:
                 yield Problem(f'variation type "{variation.get("type")}" must be PlainText or SSML',
                               where, variation.get("value"))
-    declared_intents = {intent.get("name") for intent in _intents(model)}
+    declared_intents = {intent.get("name"): intent for intent in _intents(model)}
     for intent in model.get("dialog", {}).get("intents", []):
         name = str(intent.get("name", ""))
         if name not in declared_intents:
             yield Problem("is in the dialog model but not in languageModel.intents", name)
         yield from _prompt_reference_problems(name, "intent ", intent.get("prompts", {}), known_ids)
+        declared_slots = {slot.get("name"): slot for slot in declared_intents.get(name, {}).get("slots", [])}
         for slot in intent.get("slots", []):
             slot_prompts = slot.get("prompts", {})
             label = f'slot "{slot.get("name")}": '
             if slot.get("elicitationRequired") and "elicitation" not in slot_prompts:
                 yield Problem(f"{label}elicitationRequired but no elicitation prompt", name)
             yield from _prompt_reference_problems(name, label, slot_prompts, known_ids)
+            if name in declared_intents:
+                yield from _dialog_slot_problems(name, label, slot, declared_slots.get(slot.get("name")))
+
+
+def _dialog_slot_problems(intent: str, label: str, dialog_slot: Mapping[str, Any],
+                          declared: Mapping[str, Any] | None) -> Iterator[Problem]:
+    if declared is None:
+        yield Problem(f"{label}is in the dialog model but not a slot of this intent", intent)
+        return
+    if dialog_slot.get("type") != declared.get("type"):
+        yield Problem(f'{label}has type "{dialog_slot.get("type")}" in the dialog model but '
+                      f'"{declared.get("type")}" on the intent', intent)
+    elicited = dialog_slot.get("elicitationRequired") or "elicitation" in dialog_slot.get("prompts", {})
+    reference = "{" + str(dialog_slot.get("name")) + "}"
+    if elicited and not any(reference in sample for sample in declared.get("samples", [])):
+        yield Problem(f"{label}is elicited but none of its slot samples contains {reference}, "
+                      "so no answer can fill it", intent)
 
 
 MODEL_CHECKS = (check_invocation_name, check_required_intents, check_names, check_limits,
-                check_utterances, check_slot_values, check_dialog)
+                check_slot_only_samples, check_utterances, check_slot_values, check_dialog)
 
 
 def check_interaction_model(model: Mapping[str, Any]) -> list[Problem]:

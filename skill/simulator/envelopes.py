@@ -55,8 +55,10 @@ class EnvelopeFactory:
     def launch(self, session: Session) -> dict[str, Any]:
         return self._envelope(session, self._request("LaunchRequest"))
 
-    def intent(self, session: Session, intent: IntentMatch) -> dict[str, Any]:
-        request = self._request("IntentRequest", dialogState="STARTED", intent=intent.to_json())
+    def intent(self, session: Session, intent: IntentMatch, dialog_state: str | None = None) -> dict[str, Any]:
+        # Alexa sends dialogState only for intents that have a dialog model.
+        state = {"dialogState": dialog_state} if dialog_state else {}
+        request = self._request("IntentRequest", **state, intent=intent.to_json())
         return self._envelope(session, request)
 
     def session_ended(self, session: Session, reason: str) -> dict[str, Any]:

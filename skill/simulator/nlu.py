@@ -1,8 +1,11 @@
 """What Alexa makes of a typed utterance: a launch, a one-shot, or an intent with slots.
 
 Sample utterances are compiled once into regular expressions, following virtual-alexa's matcher:
-the best sample has the most literal (non-slot) characters, ties go to more recognised slots,
-and a sample whose custom slots all hold known values beats one that needs ER_SUCCESS_NO_MATCH.
+a sample whose slots all hold recognised values (custom values or synonyms, built-in values Alexa
+can convert) beats one that needs ER_SUCCESS_NO_MATCH or free text, then the most literal (non-slot)
+characters win, then more recognised slots.
+
+After a Dialog.ElicitSlot, the next utterance is tried against that slot's own samples first.
 """
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from skill.simulator.builtin_slots import builtin_converter, spell_out_digits
 from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
@@ -119,6 +122,18 @@ class SlotFill:
     def resolved_id(self) -> str | None:
         return self.resolution.matches[0].id if self.resolution and self.resolution.matches else None
 
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> "SlotFill":
+        """A slot as a skill sends it back in a Dialog directive's updatedIntent."""
+        authorities = (raw.get("resolutions") or {}).get("resolutionsPerAuthority") or ()
+        resolution = None
+        if authorities:
+            values = authorities[0].get("values") or ()
+            resolution = EntityResolution(str(authorities[0].get("authority", "")), tuple(
+                SlotValue(str(value["value"].get("id", "")), str(value["value"].get("name", "")))
+                for value in values))
+        return cls(str(raw.get("name", "")), raw.get("value"), resolution)
+
     def to_json(self) -> dict[str, Any]:
         slot: dict[str, Any] = {"name": self.name, "confirmationStatus": "NONE"}
         if self.value is not None:
@@ -139,11 +154,22 @@ class IntentMatch:
 
 
 @dataclass(frozen=True)
+class Elicitation:
+    """A Dialog.ElicitSlot from the skill's last response: Alexa takes the next answer as this slot."""
+
+    intent: str
+    slot: str
+    slots: Mapping[str, SlotFill] = field(default_factory=dict)  # updatedIntent's slots, kept as sent
+
+
+@dataclass(frozen=True)
 class Understanding:
     """What Alexa heard: `invoked` means the skill was named, so a new session starts."""
 
     invoked: bool
     intent: IntentMatch | None  # None: only "open hip helper", a LaunchRequest
+    # Only intents in the dialog model get one: STARTED, or IN_PROGRESS for an elicited slot's answer.
+    dialog_state: str | None = None
 
     @property
     def is_launch(self) -> bool:
@@ -158,13 +184,18 @@ class UnroutableUtterance(LookupError):
 class _SamplePattern:
     intent: Intent
     literal_chars: int
+    words: frozenset[str]  # the sample's literal words: an utterance without them all cannot match
     slots: tuple[Slot, ...]  # capture group i holds slots[i]
-    loose: re.Pattern[str]  # every slot captures any words
+    loose_source: str  # every slot captures any words
     strict_source: str  # custom slots capture only their declared values and synonyms
+
+    # Both compiled on first use: a grammar has thousands of samples and the word check rules out most.
+    @cached_property
+    def loose(self) -> re.Pattern[str]:
+        return re.compile(self.loose_source)
 
     @cached_property
     def strict(self) -> re.Pattern[str]:
-        # Compiled on first use: value alternations are large, and most samples never get this far.
         return re.compile(self.strict_source)
 
 
@@ -188,17 +219,28 @@ class UtteranceResolver:
         self._skill_id = skill_id
         self._today = today or date.today()
         self._value_index = {name: self._index_values(slot_type) for name, slot_type in model.slot_types.items()}
+        self._value_alternation = {name: _alternation(list(values)) for name, values in self._value_index.items()
+                                   if values}
         self._patterns = [
             self._compile(intent, sample)
             for intent in model.intents
             for sample in self._samples_of(intent, builtin_phrases)
         ]
+        self._slot_patterns = {
+            (intent.name, slot.name): [self._compile(intent, sample) for sample in slot.samples]
+            for intent in model.intents
+            for slot in intent.slots
+        }
         invocation = re.escape(normalize(model.invocation_name))
         self._launch = re.compile(rf"^{_LAUNCH_VERBS} {invocation}$")
         self._one_shot = (
             re.compile(rf"^{_ONE_SHOT_VERBS} {invocation} (?:{_CONNECTING_WORDS} )?(?P<rest>.+)$"),
             re.compile(rf"^(?P<rest>.+) {_SUFFIX_CONNECTORS} {invocation}$"),
         )
+
+    @property
+    def model(self) -> InteractionModel:
+        return self._model
 
     @staticmethod
     def _samples_of(intent: Intent, builtin_phrases: bool) -> tuple[str, ...]:
@@ -219,25 +261,27 @@ class UtteranceResolver:
         loose_parts: list[str] = []
         captured: list[Slot] = []
         literal_chars = 0
+        words: set[str] = set()
         for piece in re.split(r"(\{[^{}]+\})", sample):
             if piece.startswith("{") and piece.endswith("}"):
                 # A reference to an undeclared slot captures free text, as an untyped slot would.
                 slot = slots_by_name.get(piece[1:-1], Slot(piece[1:-1], ""))
                 captured.append(slot)
-                values = self._value_index.get(slot.type)
-                strict_parts.append(_alternation(list(values)) if values else "(.+?)")
+                strict_parts.append(self._value_alternation.get(slot.type, "(.+?)"))
                 loose_parts.append("(.+?)")
             elif literal := normalize(piece):
                 literal_chars += len(literal)
+                words.update(literal.split())
                 strict_parts.append(re.escape(literal))
                 loose_parts.append(re.escape(literal))
         return _SamplePattern(
-            intent=intent, literal_chars=literal_chars, slots=tuple(captured),
-            loose=re.compile("^" + " ".join(loose_parts) + "$"),
+            intent=intent, literal_chars=literal_chars, words=frozenset(words), slots=tuple(captured),
+            loose_source="^" + " ".join(loose_parts) + "$",
             strict_source="^" + " ".join(strict_parts) + "$",
         )
 
-    def resolve(self, utterance: str) -> Understanding:
+    def resolve(self, utterance: str, elicitation: Elicitation | None = None) -> Understanding:
+        """What Alexa makes of an utterance; `elicitation` is the skill's pending Dialog.ElicitSlot."""
         variants = self._variants(utterance)
         for text in variants:
             if self._launch.match(text):
@@ -245,24 +289,48 @@ class UtteranceResolver:
         for text in variants:
             for pattern in self._one_shot:
                 if found := pattern.match(text):
-                    return Understanding(invoked=True, intent=self.match_intent(found.group("rest")))
-        return Understanding(invoked=False, intent=self.match_intent(utterance))
+                    return self._understood(True, self.match_intent(found.group("rest")))
+        if elicitation is None:
+            return self._understood(False, self.match_intent(utterance))
+        found = self.match_elicited(utterance, elicitation) or self.match_intent(utterance)
+        if found.name != elicitation.intent:
+            return self._understood(False, found)
+        # The answer, or another phrasing of the elicited intent itself: the same dialog goes on.
+        said = {name: fill for name, fill in found.slots.items() if fill.value is not None}
+        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
+        return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
+
+    def _understood(self, invoked: bool, intent: IntentMatch) -> Understanding:
+        state = "STARTED" if intent.name in self._model.dialog_intents else None
+        return Understanding(invoked=invoked, intent=intent, dialog_state=state)
+
+    def match_elicited(self, utterance: str, elicitation: Elicitation) -> IntentMatch | None:
+        """The answer to an elicited slot, from that slot's samples, or None to match the whole model.
+
+        A sample made only of slots counts only when the values are recognised, so anything else the
+        user says ("I fell and can't stand") still reaches the intent the model has for it.
+        """
+        return self._best(utterance, self._slot_patterns.get((elicitation.intent, elicitation.slot), ()))
 
     def match_intent(self, utterance: str) -> IntentMatch:
         """The intent an utterance spoken inside the skill's session goes to."""
-        candidates = [
-            candidate
-            for preference, text in enumerate(reversed(self._variants(utterance)))
-            for pattern in self._patterns
-            if (candidate := self._try(pattern, text, preference)) is not None
-        ]
-        if candidates:
-            return max(candidates, key=lambda candidate: candidate.score).match
+        if (found := self._best(utterance, self._patterns)) is not None:
+            return found
         if self._model.declares(FALLBACK_INTENT):
             return IntentMatch(FALLBACK_INTENT)
         raise UnroutableUtterance(
             f'no sample utterance matches "{utterance}" and the model has no {FALLBACK_INTENT}'
         )
+
+    def _best(self, utterance: str, patterns: Sequence[_SamplePattern]) -> IntentMatch | None:
+        candidates = [
+            candidate
+            for preference, text in enumerate(reversed(self._variants(utterance)))
+            for words in (frozenset(text.split()),)
+            for pattern in patterns
+            if pattern.words <= words and (candidate := self._try(pattern, text, preference)) is not None
+        ]
+        return max(candidates, key=lambda candidate: candidate.score).match if candidates else None
 
     @staticmethod
     def _variants(utterance: str) -> list[str]:
@@ -287,9 +355,12 @@ class UtteranceResolver:
         for slot, spoken in zip(pattern.slots, found.groups()):
             fills[slot.name], known = self._fill(slot, spoken)
             recognised += known
-        if not pattern.literal_chars and recognised < len(pattern.slots):
+        all_recognised = recognised == len(pattern.slots)
+        if not pattern.literal_chars and not all_recognised:
             return None  # the same rule for built-in slots: "{time}" takes "seven am", not "tell me a joke"
-        score = (strict is not None, pattern.literal_chars, recognised, preference)
+        # The strict pattern only knows custom values: a built-in slot it captured as free text that
+        # Alexa cannot convert ("at the park" as a TIME) is no better than ER_SUCCESS_NO_MATCH.
+        score = (all_recognised, pattern.literal_chars, recognised, preference)
         return _Candidate(score, IntentMatch(pattern.intent.name, fills))
 
     def _fill(self, slot: Slot, spoken: str) -> tuple[SlotFill, bool]:
