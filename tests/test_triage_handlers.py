@@ -92,20 +92,44 @@ def test_repeat_reads_the_long_question_one_item_at_a_time(alexa):
     assert "one at a time" in heard(reply) and "First" in heard(reply)
 
 
+REASK = "If this could be an emergency, call 911 now."
+
+
 def test_help_and_fallback_mid_triage_return_to_the_question(alexa):
     alexa.intent("StartTriageIntent")
     helped = alexa.intent("AMAZON.HelpIntent")
     assert "say repeat" in heard(helped) and "stand" in heard(helped)
     missed = alexa.intent("AMAZON.FallbackIntent")
-    assert "didn't catch that" in heard(missed) and "stand" in heard(missed)
+    assert heard(missed).startswith(REASK) and "stand" in heard(missed)
+    assert "Sorry" not in heard(missed)
 
 
-def test_an_answer_that_does_not_fit_repeats_the_question(alexa):
+def _at_location(alexa):
     alexa.intent("StartTriageIntent")
     alexa.intent("AMAZON.NoIntent")
-    alexa.intent("AMAZON.NoIntent")
-    reply = alexa.intent("DurationIntent", duration(alexa, "FEW_DAYS"))
-    assert "didn't get that answer" in heard(reply)
+    return alexa.intent("AMAZON.NoIntent")
+
+
+@pytest.mark.parametrize("answer", [
+    # the engine's not-understood step: an answer to another question
+    lambda alexa: ("DurationIntent", duration(alexa, "FEW_DAYS")),
+    # words the model did not resolve
+    lambda alexa: ("DescribePainIntent", alexa.slot("location", "sort of all over", slot_type="PainLocation",
+                                                    no_match=True)),
+    # an id this table doesn't know (a newer model, a forged request)
+    lambda alexa: ("DescribePainIntent", location(alexa, "KNEE")),
+    # Alexa placed nothing
+    lambda alexa: ("AMAZON.FallbackIntent",),
+], ids=["other-question", "no-match", "unknown-id", "fallback"])
+def test_an_answer_that_is_not_understood_is_asked_again_with_the_red_flag_line(alexa, answer):
+    asked = _at_location(alexa)
+    name, *slots = answer(alexa)
+    reply = alexa.intent(name, *slots)
+    text = heard(reply)
+    assert text.startswith(REASK) and text.endswith("Or are you not sure?"), text
+    assert "where is the pain" in text.lower() and "Sorry" not in text and "Thanks" not in text
+    assert reply["sessionAttributes"]["triage"]["at"] == asked["sessionAttributes"]["triage"]["at"] == "LOCATION"
+    assert reply["response"]["directives"][0]["slotToElicit"] == "location"
 
 
 def test_start_over_restarts_the_triage_at_the_safety_questions(alexa):
