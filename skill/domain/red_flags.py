@@ -21,7 +21,7 @@ _CONTRACTIONS = ((re.compile(r"\b(can't|cannot|cant)\b"), "can not"), (re.compil
                  (re.compile(r"\bain't\b"), "is not"), (re.compile(r"n't\b"), " not"),
                  (re.compile(r"'m\b"), " am"), (re.compile(r"'re\b"), " are"), (re.compile(r"'ve\b"), " have"),
                  (re.compile(r"'ll\b"), " will"), (re.compile(r"'d\b"), " would"),
-                 (re.compile(r"\b(it|that|there|what|he|she)'s\b"), r"\1 is"))
+                 (re.compile(r"\b(it|that|there|here|what|who|where|he|she|nothing|something|everything)'s\b"), r"\1 is"))
 _CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?()\u2013\u2014]+|\s-\s")
 NEGATED = "no"        # an earlier negated hit counts as a negation for the next ("no numbness or tingling")
 
