@@ -12,7 +12,9 @@ import copy
 import logging
 
 import pytest
+import yaml
 
+from skill.domain.content import ContentError
 from skill.domain.red_flags import RedFlagTerms, normalise
 from skill.settings import PROJECT_ROOT
 from speech_text import heard
@@ -229,3 +231,32 @@ def test_what_was_scanned_reaches_neither_the_log_nor_the_session(alexa, caplog)
     assert "intent" in logged                          # the request was logged, without the words
     for words in ("wet", "myself", "zebra", "crossing"):
         assert words not in logged and words not in str(reply).lower(), words
+
+
+# ---------------------------------------------------------------- the content file
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda m: m.update(precedence=["nerve", "injury"]), "matching.precedence"),
+    (lambda m: m["kinds"].pop("nerve"), "matching.kinds"),
+    (lambda m: m["kinds"]["injury"].update(sources=["NHS"]), "matching.kinds.injury.sources"),
+    (lambda m: m["kinds"]["infection"]["terms"].append("(fever"), "matching.kinds.infection.terms.10"),
+    (lambda m: m.update(negations=[False, "not"]), "matching.negations"),
+])
+def test_a_broken_term_file_names_the_key(tmp_path, mutate, key):
+    data = yaml.safe_load(RED_FLAG_FILE.read_text(encoding="utf-8"))
+    mutate(data["matching"])
+    broken = tmp_path / "red_flags.yaml"
+    broken.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ContentError) as raised:
+        RedFlagTerms.load(broken)
+    assert raised.value.key == key
+
+
+def test_every_kind_cites_research_sources():
+    kinds = yaml.safe_load(RED_FLAG_FILE.read_text(encoding="utf-8"))["matching"]["kinds"]
+    research = (PROJECT_ROOT.parent / "shared" / "research" / "triage.md")
+    for kind, entry in kinds.items():
+        assert entry["sources"], kind
+        if research.exists():
+            text = research.read_text(encoding="utf-8")
+            assert all(f"| {source} |" in text for source in entry["sources"]), kind

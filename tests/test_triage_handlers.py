@@ -151,3 +151,51 @@ def test_stop_mid_triage_ends_with_the_guidance(alexa):
     reply = alexa.intent("AMAZON.StopIntent")
     assert reply["response"]["shouldEndSession"] is True
     assert_guidance(reply)
+
+
+def _elicited(reply):
+    """The Dialog.ElicitSlot directive of a response, as (intent, slot), or None."""
+    directives = [d for d in reply["response"].get("directives", []) if d["type"] == "Dialog.ElicitSlot"]
+    assert len(directives) <= 1
+    if not directives:
+        return None
+    directive = directives[0]
+    assert directive["updatedIntent"]["confirmationStatus"] == "NONE"
+    assert directive["slotToElicit"] in directive["updatedIntent"]["slots"]
+    return directive["updatedIntent"]["name"], directive["slotToElicit"]
+
+
+def _in_progress(alexa, name, *slots):
+    intent = {"name": name, "confirmationStatus": "NONE", "slots": {s["name"]: s for s in slots}}
+    return alexa.send({"type": "IntentRequest", "dialogState": "IN_PROGRESS", "intent": intent})
+
+
+def test_free_answers_are_elicited_as_their_slots_and_answered_in_progress(alexa):
+    assert _elicited(alexa.intent("StartTriageIntent")) is None                 # yes/no questions
+    assert _elicited(alexa.intent("AMAZON.NoIntent")) is None
+    where = alexa.intent("AMAZON.NoIntent")
+    assert _elicited(where) == ("DescribePainIntent", "location") and session_open(where)
+    when = _in_progress(alexa, "DescribePainIntent", location(alexa, "OUTER_HIP"))
+    assert _elicited(when) == ("DescribePainIntent", "timing") and "Which fits best?" in heard(when)
+    assert when["sessionAttributes"]["triage"]["at"] == "PATTERN"
+    how_long = _in_progress(alexa, "DescribePainIntent", timing(alexa, "DURING_RUN"))
+    assert how_long["sessionAttributes"]["triage"]["at"] == "DURATION"
+    assert _elicited(how_long) == ("DurationIntent", "duration") and "How long" in heard(how_long)
+    outcome = _in_progress(alexa, "DurationIntent", duration(alexa, "MORE_THAN_TWO_WEEKS"))
+    assert _elicited(outcome) is None and "triage" not in outcome["sessionAttributes"]
+
+
+@pytest.mark.parametrize("again", ["AMAZON.RepeatIntent", "AMAZON.HelpIntent", "AMAZON.FallbackIntent"])
+def test_asking_the_where_question_again_elicits_it_again(alexa, again):
+    _at_location(alexa)
+    assert _elicited(alexa.intent(again)) == ("DescribePainIntent", "location")
+
+
+def test_the_elicited_intent_keeps_what_was_already_said(alexa):
+    _at_location(alexa)
+    # A feeling alone does not answer "where": the re-ask elicits location and keeps the feeling.
+    reply = alexa.intent("DescribePainIntent", alexa.slot("feeling", "stiff", slot_type="PainFeeling",
+                                                         resolved_id="STIFFNESS"))
+    directive = reply["response"]["directives"][0]
+    assert directive["slotToElicit"] == "location"
+    assert directive["updatedIntent"]["slots"]["feeling"]["value"] == "stiff"
