@@ -82,7 +82,7 @@ BENIGN = [
     "it turned out to be nothing", "it hurts when I walk up stairs", "I can walk but it aches",
     "I can't walk far without it aching", "tendinitis", "bursitis", "it's worse in the fall",
     "during my run", "after a run", "I can't run as fast", "my legs are tired after the marathon",
-    "it clicks and pops", "the cool-down", "a niggle in my hip flexor", "it's a bit achy today",
+    "it clicks and pops", "the cool-down", "it hurts more when it's hot outside", "my legs were shaking after the hill", "a niggle in my hip flexor", "it's a bit achy today",
 ]
 RED_FLAG_INTENT = {"injury": "RedFlagInjuryIntent", "infection": "RedFlagInfectionIntent",
                    "nerve": "RedFlagNerveIntent"}
@@ -239,7 +239,7 @@ def test_what_was_scanned_reaches_neither_the_log_nor_the_session(alexa, caplog)
     (lambda m: m.update(precedence=["nerve", "injury"]), "matching.precedence"),
     (lambda m: m["kinds"].pop("nerve"), "matching.kinds"),
     (lambda m: m["kinds"]["injury"].update(sources=["NHS"]), "matching.kinds.injury.sources"),
-    (lambda m: m["kinds"]["infection"]["terms"].append("(fever"), "matching.kinds.infection.terms.10"),
+    (lambda m: m["kinds"]["infection"]["terms"].insert(0, "(fever"), "matching.kinds.infection.terms.0"),
     (lambda m: m.update(negations=[False, "not"]), "matching.negations"),
 ])
 def test_a_broken_term_file_names_the_key(tmp_path, mutate, key):
