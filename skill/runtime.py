@@ -13,6 +13,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
+from skill.domain.red_flags import RedFlagTerms
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
 from skill.domain.speech import SpeechComposer
@@ -59,6 +60,7 @@ def request_handlers(services: Services) -> list[Handler]:
         session.SkillEvent(services),
         # Safety first: a red flag interrupts anything, even a triage question or a stretch.
         triage.RedFlag(services),
+        stretching.PainDuringStretch(services),
         session.Stop(services),
         session.Help(services),
         # Alexa's answer to our voice permission request.
@@ -93,6 +95,7 @@ def load_services(settings: Settings) -> Services:
         content=content,
         composer=SpeechComposer(content),
         triage=TriageEngine.load(settings.content_dir / "triage.yaml"),
+        red_flags=RedFlagTerms.load(settings.content_dir / "red_flags.yaml"),
         routines=Routines.load(settings.content_dir / "stretches.yaml"),
         apl_documents={name: PlainJson(document)
                        for name, document in load_documents(settings.content_dir / "apl").items()},

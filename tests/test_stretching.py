@@ -140,3 +140,56 @@ def test_progress_survives_sessions_on_dynamodb_too(signer, moto_endpoint, aws_e
     assert reply["sessionAttributes"]["routine"] == {"id": "cool_down", "step": 2}
     alexa.intent("AMAZON.StopIntent")
     assert heard(alexa.launch()).startswith("Welcome back")
+
+
+STOP_STRETCHING = "Stop stretching now, and rest."
+SAFETY_QUESTION = "Shall I ask a few quick safety questions?"
+
+
+def test_pain_mid_stretch_stops_the_routine_at_once_and_offers_the_safety_questions(alexa):
+    start(alexa)
+    alexa.intent("AMAZON.NextIntent")
+    reply = alexa.intent("PainDuringStretchIntent")
+    text = heard(reply)
+    assert text.startswith(STOP_STRETCHING) and text.endswith(SAFETY_QUESTION), text
+    assert "next one" not in text and "hold" not in text.lower() and session_open(reply)
+    assert "routine" not in reply["sessionAttributes"]
+    assert "call 911" in text and "See a doctor" in text
+    # A yes starts the triage at its red-flag questions; the routine does not come back.
+    triage = alexa.intent("AMAZON.YesIntent")
+    assert "starting with safety" in heard(triage) and "stand" in heard(triage)
+    assert triage["sessionAttributes"]["triage"]["at"] == "Q1_INJURY"
+    assert "routine" not in triage["sessionAttributes"]
+
+
+def test_no_to_the_safety_questions_after_pain_mid_stretch_does_not_resume_the_routine(alexa):
+    start(alexa)
+    alexa.intent("PainDuringStretchIntent")
+    declined = alexa.intent("AMAZON.NoIntent")
+    assert "routine" not in declined["sessionAttributes"] and session_open(declined)
+    assert "Ready for the next one?" not in heard(declined)
+    nothing_next = alexa.intent("AMAZON.NextIntent")
+    assert "routine" not in nothing_next["sessionAttributes"]
+
+
+def test_pain_outside_a_routine_says_stop_what_hurts_and_offers_the_safety_questions(alexa):
+    reply = alexa.intent("PainDuringStretchIntent")
+    text = heard(reply)
+    assert text.startswith("Stop what makes it hurt") and text.endswith(SAFETY_QUESTION), text
+    assert "stretching" not in text.split(".")[0]
+    assert alexa.intent("AMAZON.YesIntent")["sessionAttributes"]["triage"]["at"] == "Q1_INJURY"
+
+
+def test_a_red_flag_in_a_slot_mid_stretch_is_the_emergency_not_the_next_step(alexa):
+    start(alexa)
+    reply = alexa.intent("DescribePainIntent", alexa.slot("feeling", "my leg just gave way and I can't stand",
+                                                         slot_type="PainFeeling", no_match=True))
+    assert "call 911 now" in heard(reply) and reply["response"]["shouldEndSession"] is True
+    assert "Ready for the next one?" not in heard(reply)
+
+
+def test_plain_stop_mid_stretch_still_ends_the_session(alexa):
+    start(alexa)
+    reply = alexa.intent("AMAZON.StopIntent")
+    assert reply["response"]["shouldEndSession"] is True and "Goodbye" in heard(reply)
+    assert STOP_STRETCHING not in heard(reply)

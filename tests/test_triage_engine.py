@@ -387,6 +387,29 @@ def test_bare_yes_and_no_keys_get_a_helpful_error(tmp_path):
         TriageEngine.load(broken)
 
 
+def test_free_answer_questions_name_the_slot_they_record_and_yes_no_questions_none(engine):
+    slots = {}
+    for path in engine.paths():
+        step = engine.start()
+        for question_id, answer in path:
+            slots[question_id] = step.question.slot
+            step = engine.answer(step.state, {slot_of(answer): answer})
+    assert slots == {"Q1_INJURY": None, "Q2_WARNING_SIGNS": None, "Q2_WHICH_SIGN": None, "WALK_PAIN": None,
+                     "LOCATION": "location", "PATTERN": "timing", "DURATION": "duration"}
+
+
+def test_a_question_elicits_the_slot_of_the_first_answer_it_lists(tmp_path):
+    table = yaml.safe_load(TABLE.read_text(encoding="utf-8"))
+    table["questions"]["PATTERN"]["values"].sort(key=lambda answer: answer != "SNAPPING")
+    changed = tmp_path / "triage.yaml"
+    changed.write_text(yaml.safe_dump(table, sort_keys=False), encoding="utf-8")
+    changed_engine = TriageEngine.load(changed)
+    step = changed_engine.start()
+    for answer in ("NO", "NO", "THIGH"):
+        step = changed_engine.answer(step.state, answers(answer))
+    assert step.question.id == "PATTERN" and step.question.slot == "feeling"
+
+
 def test_a_missing_table_names_the_file(tmp_path):
     with pytest.raises(ContentError, match=r"triage\.yaml"):
         TriageEngine.load(tmp_path / "triage.yaml")

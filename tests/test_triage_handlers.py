@@ -92,20 +92,44 @@ def test_repeat_reads_the_long_question_one_item_at_a_time(alexa):
     assert "one at a time" in heard(reply) and "First" in heard(reply)
 
 
+REASK = "If this could be an emergency, call 911 now."
+
+
 def test_help_and_fallback_mid_triage_return_to_the_question(alexa):
     alexa.intent("StartTriageIntent")
     helped = alexa.intent("AMAZON.HelpIntent")
     assert "say repeat" in heard(helped) and "stand" in heard(helped)
     missed = alexa.intent("AMAZON.FallbackIntent")
-    assert "didn't catch that" in heard(missed) and "stand" in heard(missed)
+    assert heard(missed).startswith(REASK) and "stand" in heard(missed)
+    assert "Sorry" not in heard(missed)
 
 
-def test_an_answer_that_does_not_fit_repeats_the_question(alexa):
+def _at_location(alexa):
     alexa.intent("StartTriageIntent")
     alexa.intent("AMAZON.NoIntent")
-    alexa.intent("AMAZON.NoIntent")
-    reply = alexa.intent("DurationIntent", duration(alexa, "FEW_DAYS"))
-    assert "didn't get that answer" in heard(reply)
+    return alexa.intent("AMAZON.NoIntent")
+
+
+@pytest.mark.parametrize("answer", [
+    # the engine's not-understood step: an answer to another question
+    lambda alexa: ("DurationIntent", duration(alexa, "FEW_DAYS")),
+    # words the model did not resolve
+    lambda alexa: ("DescribePainIntent", alexa.slot("location", "sort of all over", slot_type="PainLocation",
+                                                    no_match=True)),
+    # an id this table doesn't know (a newer model, a forged request)
+    lambda alexa: ("DescribePainIntent", location(alexa, "KNEE")),
+    # Alexa placed nothing
+    lambda alexa: ("AMAZON.FallbackIntent",),
+], ids=["other-question", "no-match", "unknown-id", "fallback"])
+def test_an_answer_that_is_not_understood_is_asked_again_with_the_red_flag_line(alexa, answer):
+    asked = _at_location(alexa)
+    name, *slots = answer(alexa)
+    reply = alexa.intent(name, *slots)
+    text = heard(reply)
+    assert text.startswith(REASK) and text.endswith("Or are you not sure?"), text
+    assert "where is the pain" in text.lower() and "Sorry" not in text and "Thanks" not in text
+    assert reply["sessionAttributes"]["triage"]["at"] == asked["sessionAttributes"]["triage"]["at"] == "LOCATION"
+    assert reply["response"]["directives"][0]["slotToElicit"] == "location"
 
 
 def test_start_over_restarts_the_triage_at_the_safety_questions(alexa):
@@ -127,3 +151,51 @@ def test_stop_mid_triage_ends_with_the_guidance(alexa):
     reply = alexa.intent("AMAZON.StopIntent")
     assert reply["response"]["shouldEndSession"] is True
     assert_guidance(reply)
+
+
+def _elicited(reply):
+    """The Dialog.ElicitSlot directive of a response, as (intent, slot), or None."""
+    directives = [d for d in reply["response"].get("directives", []) if d["type"] == "Dialog.ElicitSlot"]
+    assert len(directives) <= 1
+    if not directives:
+        return None
+    directive = directives[0]
+    assert directive["updatedIntent"]["confirmationStatus"] == "NONE"
+    assert directive["slotToElicit"] in directive["updatedIntent"]["slots"]
+    return directive["updatedIntent"]["name"], directive["slotToElicit"]
+
+
+def _in_progress(alexa, name, *slots):
+    intent = {"name": name, "confirmationStatus": "NONE", "slots": {s["name"]: s for s in slots}}
+    return alexa.send({"type": "IntentRequest", "dialogState": "IN_PROGRESS", "intent": intent})
+
+
+def test_free_answers_are_elicited_as_their_slots_and_answered_in_progress(alexa):
+    assert _elicited(alexa.intent("StartTriageIntent")) is None                 # yes/no questions
+    assert _elicited(alexa.intent("AMAZON.NoIntent")) is None
+    where = alexa.intent("AMAZON.NoIntent")
+    assert _elicited(where) == ("DescribePainIntent", "location") and session_open(where)
+    when = _in_progress(alexa, "DescribePainIntent", location(alexa, "OUTER_HIP"))
+    assert _elicited(when) == ("DescribePainIntent", "timing") and "Which fits best?" in heard(when)
+    assert when["sessionAttributes"]["triage"]["at"] == "PATTERN"
+    how_long = _in_progress(alexa, "DescribePainIntent", timing(alexa, "DURING_RUN"))
+    assert how_long["sessionAttributes"]["triage"]["at"] == "DURATION"
+    assert _elicited(how_long) == ("DurationIntent", "duration") and "How long" in heard(how_long)
+    outcome = _in_progress(alexa, "DurationIntent", duration(alexa, "MORE_THAN_TWO_WEEKS"))
+    assert _elicited(outcome) is None and "triage" not in outcome["sessionAttributes"]
+
+
+@pytest.mark.parametrize("again", ["AMAZON.RepeatIntent", "AMAZON.HelpIntent", "AMAZON.FallbackIntent"])
+def test_asking_the_where_question_again_elicits_it_again(alexa, again):
+    _at_location(alexa)
+    assert _elicited(alexa.intent(again)) == ("DescribePainIntent", "location")
+
+
+def test_the_elicited_intent_keeps_what_was_already_said(alexa):
+    _at_location(alexa)
+    # A feeling alone does not answer "where": the re-ask elicits location and keeps the feeling.
+    reply = alexa.intent("DescribePainIntent", alexa.slot("feeling", "stiff", slot_type="PainFeeling",
+                                                         resolved_id="STIFFNESS"))
+    directive = reply["response"]["directives"][0]
+    assert directive["slotToElicit"] == "location"
+    assert directive["updatedIntent"]["slots"]["feeling"]["value"] == "stiff"

@@ -131,9 +131,11 @@ def read_yaml(path: Path) -> Any:
 
 
 class Content:
-    """Every spoken item of guidance.yaml, answers.yaml and prompts.yaml, by dotted key."""
+    """Every spoken item of guidance.yaml, answers.yaml, prompts.yaml and red_flags.yaml, by dotted key."""
 
-    FILES = ("guidance", "answers", "prompts")
+    FILES = ("guidance", "answers", "prompts", "red_flags")
+    # Sections that are data, not spoken items (red_flags.matching: skill.domain.red_flags reads it).
+    DATA = {"red_flags": ("matching",)}
 
     def __init__(self, items: dict[str, Item], emergency_numbers: dict[str, str], fallback_number: str):
         self._items = items
@@ -153,6 +155,7 @@ class Content:
             if name == "guidance":
                 numbers, fallback = cls._emergency_numbers_from(path, data)
                 data = {k: v for k, v in data.items() if k not in ("emergency_numbers", "fallback_emergency_number")}
+            data = {k: v for k, v in data.items() if k not in cls.DATA.get(name, ())}
             items.update(_collect_items(path, name, data))
         content = cls(items, numbers, fallback)
         for required in ("guidance.full", "guidance.short"):

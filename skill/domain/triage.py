@@ -7,7 +7,7 @@ turn and nothing about the user's symptoms outlives the session.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Set
+from collections.abc import Iterable, Iterator, Mapping, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
@@ -36,6 +36,13 @@ def slot_of(answer: str) -> str:
     return _SLOT_OF[answer]
 
 
+def _free_answer_slot(answers: Iterable[str]) -> str | None:
+    """The slot of the first answer id a question lists, unless that is a yes/no: PATTERN lists
+    timing ids first, so it asks for `timing` (a feeling said in that answer still counts)."""
+    slot = slot_of(next(iter(answers)))
+    return None if slot == "yes_no" else slot
+
+
 @dataclass(frozen=True)
 class Question:
     id: str
@@ -43,6 +50,7 @@ class Question:
     reprompt: str                           # shorter re-ask for silence or "repeat"
     repeat_slowly: str | None = None        # a long list read one item at a time, for "repeat"
     accepts: tuple[str, ...] = ()           # the answer ids that fit this question
+    slot: str | None = None                 # the slot a free answer fills ("location"); None for yes/no
 
 
 @dataclass(frozen=True)
@@ -349,7 +357,8 @@ class _Reader:
         texts = {name: self._question_text(key, raw, name)
                  for name in ("say", "reprompt", "repeat_slowly") if name in raw}
         routes = self._routes(key, raw)
-        question = Question(question_id, texts["say"], texts["reprompt"], texts.get("repeat_slowly"), tuple(routes))
+        question = Question(question_id, texts["say"], texts["reprompt"], texts.get("repeat_slowly"), tuple(routes),
+                            _free_answer_slot(routes))
         return _QuestionNode(question, self._text(raw, "summary", key), routes)
 
     def _question_text(self, key: str, raw: Mapping, name: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.triage import ask, current_question
+from skill.handlers.triage import ask, current_question, reask
 from skill.handlers.turn import OFFER_TRIAGE, Turn
 from skill.session_state import TRIAGE
 
@@ -97,7 +97,7 @@ class Fallback(Handler):
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return ask(turn, question, [turn.text("prompts.fallback_in_triage")])
+            return reask(turn, question)
         return turn.ask_more([turn.text("prompts.fallback")])
 
 

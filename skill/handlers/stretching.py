@@ -8,7 +8,7 @@ from __future__ import annotations
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.turn import Turn
+from skill.handlers.turn import OFFER_TRIAGE, Turn
 from skill.session_state import FACTS, KNOWN_ANSWERS, ROUTINE
 
 OFFER_NEXT_STRETCH = "next_stretch"
@@ -99,6 +99,19 @@ class RoutineControl(Handler):
         if name == "AMAZON.StartOverIntent":
             return say_step(turn, current["id"], 1, [])
         return pause(turn)
+
+
+class PainDuringStretch(Handler):
+    """"Ouch", "stop, it hurts", "that stretch hurts": a routine under way ends at once (no next
+    step), then stop what hurts and a yes starts the triage at its red-flag questions."""
+
+    intents = frozenset({"PainDuringStretchIntent"})
+
+    def answer(self, turn: Turn) -> Response:
+        stretching = turn.session.pop(ROUTINE, None) is not None
+        advice = "red_flags.pain_during_stretch" if stretching else "red_flags.pain_not_stretching"
+        return turn.say([turn.text(advice)], question=turn.text("red_flags.questions.safety_check"),
+                        offer=OFFER_TRIAGE)
 
 
 def pause(turn: Turn) -> Response:

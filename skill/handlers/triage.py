@@ -1,7 +1,7 @@
 """The spoken triage: red flags at any moment, starting, answering, and what a yes or no to it means."""
 from __future__ import annotations
 
-from ask_sdk_model import Response
+from ask_sdk_model import IntentRequest, Response
 
 from skill.domain.content import ContentError
 from skill.domain.triage import SLOT_IDS, Question, Step, TriageStateError
@@ -18,6 +18,10 @@ RED_FLAG_INTENTS = {
 # Slots that describe pain, as the triage engine names its answers.
 DESCRIPTION_SLOTS = ("location", "timing", "feeling")
 YES_NO = {"AMAZON.YesIntent": "YES", "AMAZON.NoIntent": "NO", "UnsureIntent": "UNSURE"}
+# The intent whose slot a free answer fills, for Dialog.ElicitSlot.
+# replaced by skill.grammar.intent_of_slot
+INTENT_OF_SLOT = {"location": "DescribePainIntent", "timing": "DescribePainIntent",
+                  "feeling": "DescribePainIntent", "duration": "DurationIntent"}
 
 
 def described_answers(turn: Turn) -> dict[str, str]:
@@ -47,9 +51,19 @@ def current_question(turn: Turn) -> Question | None:
 
 
 def ask(turn: Turn, question: Question, lead: list[str], *, slowly: bool = False) -> Response:
-    """Say `lead`, the guidance, then the triage question; its shorter form is the reprompt."""
+    """Say `lead`, the guidance, then the triage question; its shorter form is the reprompt.
+
+    A free answer (where, when, how long) is elicited as its slot, so Alexa matches the reply
+    against that slot's own samples; yes/no questions elicit nothing.
+    """
     prompt = (question.repeat_slowly or question.prompt) if slowly else question.prompt
-    return turn.say(lead, question=prompt, reprompt=question.reprompt)
+    elicit = (INTENT_OF_SLOT[question.slot], question.slot) if question.slot else None
+    return turn.say(lead, question=prompt, reprompt=question.reprompt, elicit=elicit)
+
+
+def reask(turn: Turn, question: Question) -> Response:
+    """The question again after an answer that wasn't understood: first what to do in an emergency."""
+    return ask(turn, question, [turn.text("red_flags.reask")])
 
 
 def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
@@ -60,7 +74,7 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
     if step.question is not None:
         session[TRIAGE] = step.state
         if not step.understood:
-            lead = lead + [turn.text("prompts.not_understood_answer")]
+            return reask(turn, step.question)
         return ask(turn, step.question, lead)
     outcome = step.outcome
     session.pop(KNOWN_ANSWERS, None)
@@ -73,13 +87,33 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
                     offer=OFFER_START_STRETCHES)
 
 
-class RedFlag(Handler):
-    """A red-flag phrase, at any point, even mid-question or as the opening one-shot."""
+def spoken_slot_values(turn: Turn) -> list[str]:
+    """Every slot's raw words in this request, whether the model resolved them or not."""
+    request = turn.request
+    if not isinstance(request, IntentRequest) or request.intent is None:
+        return []
+    return [value for value in map(turn.slot_value, request.intent.slots or {}) if value]
 
-    intents = frozenset(RED_FLAG_INTENTS)
+
+def red_flag_said(turn: Turn) -> str | None:
+    """The red-flag kind of this request: its intent, or red-flag words in any slot of any intent."""
+    kind = RED_FLAG_INTENTS.get(turn.intent_name or "")
+    return kind or turn.services.red_flags.kind(spoken_slot_values(turn))
+
+
+class RedFlag(Handler):
+    """A red flag, at any point, even mid-question, mid-stretch or as the opening one-shot.
+
+    Tried before every other handler: red-flag words that Alexa put in a slot of another intent
+    ("my hip is hot and swollen and I feel feverish" as a pain description) get the same answer
+    as the red-flag intent.
+    """
+
+    def matches(self, turn: Turn) -> bool:
+        return red_flag_said(turn) is not None
 
     def answer(self, turn: Turn) -> Response:
-        return speak_step(turn, self.services.triage.red_flag(RED_FLAG_INTENTS[turn.intent_name]), [])
+        return speak_step(turn, self.services.triage.red_flag(red_flag_said(turn)), [])
 
 
 class TriageStart(Handler):

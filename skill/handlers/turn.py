@@ -18,6 +18,7 @@ from ask_sdk_model.ui import StandardCard
 
 from skill.domain import screens
 from skill.domain.content import Content
+from skill.domain.red_flags import RedFlagTerms
 from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Pause, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
@@ -38,6 +39,7 @@ class Services:
     content: Content
     composer: SpeechComposer
     triage: TriageEngine
+    red_flags: RedFlagTerms
     routines: Routines
     apl_documents: dict[str, dict]
 
