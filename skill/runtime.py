@@ -13,6 +13,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
+from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
 from skill.domain.speech import SpeechComposer
@@ -94,6 +95,7 @@ def load_services(settings: Settings) -> Services:
         composer=SpeechComposer(content),
         triage=TriageEngine.load(settings.content_dir / "triage.yaml"),
         routines=Routines.load(settings.content_dir / "stretches.yaml"),
+        reminder_words=ReminderWords.load(settings.content_dir / "reminders.yaml"),
         apl_documents={name: PlainJson(document)
                        for name, document in load_documents(settings.content_dir / "apl").items()},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -13,11 +14,14 @@ from skill.domain.reminders import (
     Frequency,
     PlanIssue,
     ReminderPlan,
+    ReminderWords,
     is_stretch_reminder,
     plan_reminder,
     to_request_body,
 )
 
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+WORDS = ReminderWords.load(CONTENT_DIR / "reminders.yaml")
 NEW_YORK = "America/New_York"
 # Wednesday 25 November 2026, 10:00 in New York.
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(NEW_YORK))
@@ -25,9 +29,10 @@ ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}
 
 
 def plan(time_slot: str | None = "07:00", date_slot: str | None = None, frequency_slot: str | None = None,
-         time_zone: str = NEW_YORK, now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
+         frequency_words: str | None = None, time_zone: str = NEW_YORK,
+         now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
     return plan_reminder(time_slot=time_slot, date_slot=date_slot, frequency_slot=frequency_slot,
-                         time_zone=time_zone, now=now)
+                         frequency_words=frequency_words, words=WORDS, time_zone=time_zone, now=now)
 
 
 def a_plan(**arguments: Any) -> ReminderPlan:

@@ -131,9 +131,9 @@ def read_yaml(path: Path) -> Any:
 
 
 class Content:
-    """Every spoken item of guidance.yaml, answers.yaml and prompts.yaml, by dotted key."""
+    """Every spoken item of guidance.yaml, answers.yaml, prompts.yaml and reminders.yaml, by dotted key."""
 
-    FILES = ("guidance", "answers", "prompts")
+    FILES = ("guidance", "answers", "prompts", "reminders")
 
     def __init__(self, items: dict[str, Item], emergency_numbers: dict[str, str], fallback_number: str):
         self._items = items
@@ -153,6 +153,8 @@ class Content:
             if name == "guidance":
                 numbers, fallback = cls._emergency_numbers_from(path, data)
                 data = {k: v for k, v in data.items() if k not in ("emergency_numbers", "fallback_emergency_number")}
+            if name == "reminders":  # the words dates are built from: skill.domain.reminders.ReminderWords
+                data = {k: v for k, v in data.items() if k != "words"}
             items.update(_collect_items(path, name, data))
         content = cls(items, numbers, fallback)
         for required in ("guidance.full", "guidance.short"):

@@ -18,6 +18,7 @@ from ask_sdk_model.ui import StandardCard
 
 from skill.domain import screens
 from skill.domain.content import Content
+from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Pause, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
@@ -39,6 +40,7 @@ class Services:
     composer: SpeechComposer
     triage: TriageEngine
     routines: Routines
+    reminder_words: ReminderWords
     apl_documents: dict[str, dict]
 
 
