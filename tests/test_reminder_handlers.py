@@ -4,12 +4,16 @@ Nothing is mocked: the skill's API client talks TLS to the server, and the tests
 what the user hears and on the requests that reached the server.
 """
 import copy
+import datetime as dt
+import re
 import time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from alexa_requests import AlexaSession
 from conftest import SKILL_ID, production_app_with
+from skill.simulator.builtin_slots import builtin_converter
 from speech_text import heard, session_open
 
 CONSENT = "consent-token-from-alexa"
@@ -171,3 +175,131 @@ def permission_answer(status):
     return {"type": "Connections.Response", "name": "AskFor", "status": {"code": "200", "message": "OK"},
             "payload": {"permissionScope": "alexa::alerts:reminders:skill:readwrite", "status": status},
             "token": "stretch-reminder"}
+
+
+# --- what is said back is what is created ---------------------------------------------------------
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+          "November", "December")
+CONFIRMATION = re.compile(r"Shall I remind you to stretch (?P<when>.+) at (?P<time>\d{1,2}(?::\d\d)? [ap]m)\?$")
+MO, TU, WE, TH, FR, SA, SU = range(7)
+
+# (what the user said, slot words as Alexa split them, and what must be created)
+# slots: time words, date words, frequency id (None: Alexa matched none), frequency words.
+# created: clock time; day ("next" occurrence, "today", "tomorrow", "+2" or a weekday number); repeat.
+PHRASINGS = [
+    ("at seven", ("seven", None, None, None), ("07:00", "next", None)),
+    ("at seven pm", ("seven pm", None, None, None), ("19:00", "next", None)),
+    ("at eight in the morning", ("eight in the morning", None, None, None), ("08:00", "next", None)),
+    ("at half past six in the evening", ("half past six in the evening", None, None, None), ("18:30", "next", None)),
+    ("at noon", ("noon", None, None, None), ("12:00", "next", None)),
+    ("at quarter to seven", ("quarter to seven", None, None, None), ("06:45", "next", None)),
+    ("at two in the afternoon", ("two in the afternoon", None, None, None), ("14:00", "next", None)),
+    ("at eleven at night", ("eleven at night", None, None, None), ("23:00", "next", None)),
+    ("tomorrow at seven, tomorrow in the frequency slot", ("seven", None, None, "tomorrow"), ("07:00", "tomorrow", None)),
+    ("tomorrow at seven", ("seven", "tomorrow", None, None), ("07:00", "tomorrow", None)),
+    ("tomorrow at quarter past seven, frequency slot", ("quarter past seven", None, None, "tomorrow"),
+     ("07:15", "tomorrow", None)),
+    ("tonight at seven, frequency slot", ("seven", None, None, "tonight"), ("19:00", "today", None)),
+    ("tonight, frequency slot", (None, None, None, "tonight"), ("21:00", "today", None)),
+    ("tomorrow morning", ("morning", "tomorrow", None, None), ("08:00", "tomorrow", None)),
+    ("tomorrow morning, frequency slot", (None, None, None, "tomorrow morning"), ("08:00", "tomorrow", None)),
+    ("this evening", ("this evening", None, None, None), ("19:00", "today", None)),
+    ("in the evening", ("in the evening", None, None, None), ("19:00", "today", None)),
+    ("this afternoon", ("this afternoon", None, None, None), ("14:00", "today", None)),
+    ("the day after tomorrow at noon", ("noon", "the day after tomorrow", None, None), ("12:00", "+2", None)),
+    ("once tomorrow at seven", ("seven", "tomorrow", "ONCE", "once"), ("07:00", "tomorrow", None)),
+    ("on friday at seven", ("seven", "on friday", None, None), ("07:00", FR, None)),
+    ("friday at seven, frequency slot", ("seven", None, None, "friday"), ("07:00", FR, None)),
+    ("next monday at eight am", ("eight am", "next monday", None, None), ("08:00", MO, None)),
+    ("on monday at six pm, frequency slot", ("six pm", None, None, "on monday"), ("18:00", MO, None)),
+    ("every day at seven", ("seven", None, "DAILY", "every day"), ("07:00", "next", "DAILY")),
+    ("daily at seven thirty pm", ("seven thirty pm", None, "DAILY", "daily"), ("19:30", "next", "DAILY")),
+    ("every morning at seven", ("seven", None, "DAILY", "every morning"), ("07:00", "next", "DAILY")),
+    ("every evening at seven", ("seven", None, "DAILY", "every evening"), ("19:00", "next", "DAILY")),
+    ("every evening", (None, None, "DAILY", "every evening"), ("19:00", "next", "DAILY")),
+    ("every night at ten", ("ten", None, "DAILY", "every night"), ("22:00", "next", "DAILY")),
+    ("every weekday at seven", ("seven", None, "WEEKDAYS", "every weekday"), ("07:00", "next", "WEEKDAYS")),
+    ("on weekdays at half past six in the morning", ("half past six in the morning", None, "WEEKDAYS", "on weekdays"),
+     ("06:30", "next", "WEEKDAYS")),
+    ("every monday at seven", ("seven", None, None, "every monday"), ("07:00", MO, "WEEKLY")),
+    ("every monday at seven, matched as weekly", ("seven", None, "WEEKLY", "every monday"), ("07:00", MO, "WEEKLY")),
+    ("every friday evening", (None, None, None, "every friday evening"), ("19:00", FR, "WEEKLY")),
+    ("every week on thursday at six pm", ("six pm", "thursday", "WEEKLY", "every week"), ("18:00", TH, "WEEKLY")),
+    ("every sunday at noon", ("noon", None, None, "every sunday"), ("12:00", SU, "WEEKLY")),
+]
+
+
+def three_am_zone() -> str:
+    """A real IANA zone where it is now between 3 and 4 in the morning: every phrasing's day is then
+    certain (nothing said for today has passed, no midnight on the way)."""
+    offset = (3 - dt.datetime.now(dt.timezone.utc).hour + 12) % 24 - 12   # -12 .. 11 hours from UTC
+    return "Etc/GMT" + (f"{-offset:+d}" if offset else "")   # POSIX sign: Etc/GMT-3 is UTC+3
+
+
+def reminder_slots(device, today, time_words, date_words, frequency_id, frequency_words):
+    frequency = (device.slot("frequency", frequency_words, slot_type="ReminderFrequency", resolved_id=frequency_id)
+                 if frequency_id else
+                 device.slot("frequency", frequency_words, slot_type="ReminderFrequency", no_match=True)
+                 if frequency_words else device.slot("frequency"))
+    return (device.slot("time", time_words and builtin_converter("AMAZON.TIME", today)(time_words)),
+            device.slot("date", date_words and builtin_converter("AMAZON.DATE", today)(date_words)),
+            frequency)
+
+
+def spoken_as_created(body):
+    """The day, time and repeat words the created reminder means, worked out from the payload alone."""
+    trigger = body["trigger"]
+    at = dt.datetime.fromisoformat(trigger["scheduledTime"])
+    today = dt.datetime.fromisoformat(body["requestTime"]).date()
+    hour = at.hour % 12 or 12
+    time = f"{hour}{f':{at.minute:02d}' if at.minute else ''} {'am' if at.hour < 12 else 'pm'}"
+    rules = trigger.get("recurrence", {}).get("recurrenceRules", [])
+    if rules:
+        assert trigger["recurrence"]["startDateTime"] == trigger["scheduledTime"]
+        rule = dict(part.split("=") for part in rules[0].split(";"))
+        assert (int(rule["BYHOUR"]), int(rule["BYMINUTE"])) == (at.hour, at.minute)
+        when = {("DAILY", None): "every day", ("WEEKLY", "MO,TU,WE,TH,FR"): "every weekday"}.get(
+            (rule["FREQ"], rule.get("BYDAY")), f"every week on {WEEKDAYS[at.weekday()]}")
+        if rule["FREQ"] == "WEEKLY" and rule["BYDAY"] != "MO,TU,WE,TH,FR":
+            assert rule["BYDAY"] == ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[at.weekday()]
+    elif at.date() == today:
+        when = "today"
+    elif at.date() == today + dt.timedelta(days=1):
+        when = "tomorrow"
+    else:
+        when = f"on {WEEKDAYS[at.weekday()]}, {MONTHS[at.month - 1]} {at.day}"
+        when += "" if at.year == today.year else f", {at.year}"
+    return when, time
+
+
+def expected_day(day, today, clock, now):
+    if day == "next":
+        return today if clock > now.time() else today + dt.timedelta(days=1)
+    if day in ("today", "tomorrow", "+2"):
+        return today + dt.timedelta(days={"today": 0, "tomorrow": 1, "+2": 2}[day])
+    return today + dt.timedelta(days=(day - today.weekday()) % 7)
+
+
+@pytest.mark.parametrize("said, slots, created", PHRASINGS, ids=[case[0] for case in PHRASINGS])
+def test_the_confirmation_says_exactly_what_is_created(device, alexa_api_server, said, slots, created):
+    alexa_api_server.time_zone = three_am_zone()
+    now = dt.datetime.now(ZoneInfo(alexa_api_server.time_zone))
+    reply = device.intent("SetReminderIntent", *reminder_slots(device, now.date(), *slots))
+    confirmation = CONFIRMATION.search(heard(reply))
+    assert confirmation, heard(reply)
+    device.intent("AMAZON.YesIntent")
+    [create] = creates(alexa_api_server)
+    assert (confirmation["when"], confirmation["time"]) == spoken_as_created(create.body)
+    # ...and it is what the user asked for.
+    clock, day, repeat = created
+    scheduled = dt.datetime.fromisoformat(create.body["trigger"]["scheduledTime"])
+    assert scheduled.strftime("%H:%M") == clock
+    if repeat in (None, "WEEKLY"):
+        assert scheduled.date() == expected_day(day, now.date(), dt.time.fromisoformat(clock), now)
+    rules = create.body["trigger"].get("recurrence", {}).get("recurrenceRules", [])
+    repeats = {part.split("=")[0]: part.split("=")[1] for part in rules[0].split(";")} if rules else {}
+    assert (repeats.get("FREQ"), repeats.get("BYDAY")) == {
+        None: (None, None), "DAILY": ("DAILY", None), "WEEKDAYS": ("WEEKLY", "MO,TU,WE,TH,FR"),
+        "WEEKLY": ("WEEKLY", ("MO", "TU", "WE", "TH", "FR", "SA", "SU")[scheduled.weekday()])}[repeat]
