@@ -61,11 +61,45 @@ def test_no_means_no_reminder(device, alexa_api_server):
     assert creates(alexa_api_server) == []
 
 
-def test_a_missing_time_is_asked_for_and_the_rest_of_the_request_is_kept(device, alexa_api_server):
-    reply = device.intent("SetReminderIntent", device.slot("time"),
-                          device.slot("frequency", "every day", slot_type="ReminderFrequency", resolved_id="DAILY"))
+def elicited_answer(directive, time_value):
+    """Alexa's next request after Dialog.ElicitSlot: the updated intent, with the answer in the slot."""
+    intent = copy.deepcopy(directive["updatedIntent"])
+    intent["slots"][directive["slotToElicit"]]["value"] = time_value
+    return {"type": "IntentRequest", "dialogState": "IN_PROGRESS", "intent": intent}
+
+
+@pytest.mark.parametrize("frequency, date, answer, confirmation", [
+    (("every day", "DAILY"), None, "at eight in the morning", "every day at 8 am"),
+    (("every weekday", "WEEKDAYS"), None, "half past six in the evening", "every weekday at 6:30 pm"),
+    ((None, None), "tomorrow", "seven pm", "tomorrow at 7 pm"),
+    (("tomorrow", None), None, "seven", "tomorrow at 7 am"),      # the day the frequency slot took is kept
+])
+def test_a_missing_time_is_elicited_and_the_answer_completes_the_reminder(device, alexa_api_server, frequency,
+                                                                          date, answer, confirmation):
+    words, frequency_id = frequency
+    today = dt.datetime.now(ZoneInfo(alexa_api_server.time_zone)).date()
+    frequency_slot = (device.slot("frequency", words, slot_type="ReminderFrequency", resolved_id=frequency_id)
+                      if frequency_id else device.slot("frequency", words, slot_type="ReminderFrequency",
+                                                       no_match=True) if words else device.slot("frequency"))
+    date_slot = device.slot("date", date and builtin_converter("AMAZON.DATE", today)(date))
+    reply = device.intent("SetReminderIntent", device.slot("time"), date_slot, frequency_slot)
     assert heard(reply).endswith("At what time should I remind you to stretch?") and session_open(reply)
+    [directive] = [d for d in reply["response"]["directives"] if d["type"] == "Dialog.ElicitSlot"]
+    assert directive["slotToElicit"] == "time" and directive["updatedIntent"]["name"] == "SetReminderIntent"
+    assert directive["updatedIntent"]["slots"]["frequency"] == frequency_slot
     assert creates(alexa_api_server) == []
+    follow_up = elicited_answer(directive, builtin_converter("AMAZON.TIME", today)(answer))
+    confirm = device.send(follow_up)
+    assert heard(confirm).endswith(f"Shall I remind you to stretch {confirmation}?"), heard(confirm)
+    assert "Dialog.ElicitSlot" not in [d["type"] for d in confirm["response"].get("directives", [])]
+    assert "reminder_draft" not in confirm["sessionAttributes"]
+    assert "Done. I'll remind you to stretch " + confirmation in heard(device.intent("AMAZON.YesIntent"))
+    assert len(creates(alexa_api_server)) == 1
+
+
+def test_a_plain_follow_up_with_only_the_time_keeps_the_rest_of_the_request(device, alexa_api_server):
+    device.intent("SetReminderIntent", device.slot("time"),
+                  device.slot("frequency", "every day", slot_type="ReminderFrequency", resolved_id="DAILY"))
     confirm = device.intent("SetReminderIntent", device.slot("time", "07:30"))   # "at seven thirty"
     assert heard(confirm).endswith("Shall I remind you to stretch every day at 7:30 am?")
     assert "reminder_draft" not in confirm["sessionAttributes"]
