@@ -19,6 +19,7 @@ from skill.domain.reminders import (
     ReminderWords,
     is_stretch_reminder,
     plan_reminder,
+    time_said,
     to_request_body,
 )
 
@@ -435,3 +436,12 @@ def test_broken_reminder_words_stop_start_up_naming_the_key(tmp_path, mutate, ke
     with pytest.raises(ContentError) as raised:
         ReminderWords.load(tmp_path / "reminders.yaml")
     assert raised.value.key == key
+
+
+@pytest.mark.parametrize(("time_slot", "frequency_words", "said"), [
+    ("07:00", None, True), ("EV", None, True), (None, "every evening", True), (None, "tonight", True),
+    (None, "every day", False), (None, "tomorrow", False), ("whenever", None, False), (None, None, False),
+])
+def test_whether_a_time_was_said_is_known_before_the_time_zone_is_fetched(time_slot, frequency_words, said) -> None:
+    assert time_said(time_slot, frequency_words, WORDS) is said
+    assert (plan(time_slot=time_slot, frequency_words=frequency_words) is PlanIssue.NEEDS_TIME) is not said

@@ -202,6 +202,11 @@ def _hear(words_said: str | None, words: ReminderWords) -> _Heard:
                   part=next((words.heard_parts[token] for token in tokens if token in words.heard_parts), None))
 
 
+def time_said(time_slot: str | None, frequency_words: str | None, words: ReminderWords) -> bool:
+    """Whether the slots give a time (or a part of the day) to plan with; if not, ask for it first."""
+    return _clock_time(time_slot, _hear(frequency_words, words).part, words) is not None
+
+
 def plan_reminder(*, time_slot: str | None, date_slot: str | None, frequency_slot: str | None,
                   frequency_words: str | None = None, words: ReminderWords,
                   time_zone: str, now: dt.datetime) -> ReminderPlan | PlanIssue:

@@ -14,7 +14,7 @@ from ask_sdk_model import Response
 
 from skill import alexa_api
 from skill.domain.reminders import (PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, same_reminder,
-                                    to_request_body)
+                                    time_said, to_request_body)
 from skill.handlers.base import Handler
 from skill.handlers.turn import Turn
 from skill.session_state import REMINDER_BODY, REMINDER_DRAFT, REMINDER_UNCONFIRMED
@@ -49,7 +49,7 @@ class SetReminder(Handler):
         said = {"time": turn.slot_value("time"), "date": turn.slot_value("date") or draft.get("date"),
                 "frequency": turn.slot_id("frequency") or draft.get("frequency"),
                 "frequency_words": turn.slot_value("frequency") or draft.get("frequency_words")}
-        if not said["time"] and not said["frequency_words"]:
+        if not time_said(said["time"], said["frequency_words"], turn.services.reminder_words):
             return _ask_for_time(turn, said)
         factory = alexa_api.request_factory(turn.handler_input)
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
@@ -60,8 +60,6 @@ class SetReminder(Handler):
         plan = plan_reminder(time_slot=said["time"], date_slot=said["date"], frequency_slot=said["frequency"],
                              frequency_words=said["frequency_words"], words=turn.services.reminder_words,
                              time_zone=time_zone, now=now)
-        if plan is PlanIssue.NEEDS_TIME:
-            return _ask_for_time(turn, said)
         if isinstance(plan, PlanIssue):
             return turn.ask_more([turn.text(f"reminders.{plan.value}")])
         body = to_request_body(plan, turn.text("reminders.text"), turn.locale or "en-US", now)
