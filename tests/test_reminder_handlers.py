@@ -13,7 +13,10 @@ import pytest
 
 from alexa_requests import AlexaSession
 from conftest import SKILL_ID, production_app_with
+from skill.settings import PROJECT_ROOT
 from skill.simulator.builtin_slots import builtin_converter
+from skill.simulator.model import load_model
+from skill.simulator.nlu import UtteranceResolver
 from speech_text import heard, session_open
 
 CONSENT = "consent-token-from-alexa"
@@ -97,11 +100,16 @@ def test_a_missing_time_is_elicited_and_the_answer_completes_the_reminder(device
     assert len(creates(alexa_api_server)) == 1
 
 
-def test_a_plain_follow_up_with_only_the_time_keeps_the_rest_of_the_request(device, alexa_api_server):
+@pytest.mark.parametrize("frequency, confirmation", [
+    ({"resolved_id": "DAILY", "value": "every day"}, "every day at 7:30 am"),
+    ({"no_match": True, "value": "tomorrow"}, "tomorrow at 7:30 am"),
+])
+def test_a_plain_follow_up_with_only_the_time_keeps_the_rest_of_the_request(device, alexa_api_server, frequency,
+                                                                            confirmation):
     device.intent("SetReminderIntent", device.slot("time"),
-                  device.slot("frequency", "every day", slot_type="ReminderFrequency", resolved_id="DAILY"))
+                  device.slot("frequency", slot_type="ReminderFrequency", **frequency))
     confirm = device.intent("SetReminderIntent", device.slot("time", "07:30"))   # "at seven thirty"
-    assert heard(confirm).endswith("Shall I remind you to stretch every day at 7:30 am?")
+    assert heard(confirm).endswith(f"Shall I remind you to stretch {confirmation}?")
     assert "reminder_draft" not in confirm["sessionAttributes"]
 
 
@@ -321,6 +329,35 @@ def test_the_confirmation_says_exactly_what_is_created(device, alexa_api_server,
     alexa_api_server.time_zone = three_am_zone()
     now = dt.datetime.now(ZoneInfo(alexa_api_server.time_zone))
     reply = device.intent("SetReminderIntent", *reminder_slots(device, now.date(), *slots))
+    confirm_and_check_created(device, alexa_api_server, reply, created, now)
+
+
+# Whole sentences through the simulator's reading of the interaction model, as Alexa would split them.
+SENTENCES = [
+    ("remind me to stretch tomorrow at seven", ("07:00", "tomorrow", None)),
+    ("remind me to stretch tonight at seven", ("19:00", "today", None)),
+    ("remind me to stretch in the evening", ("19:00", "today", None)),
+    ("remind me to stretch on friday at half past six in the evening", ("18:30", FR, None)),
+    ("set a stretch reminder for tomorrow at eight in the morning", ("08:00", "tomorrow", None)),
+    ("remind me to stretch every day at seven", ("07:00", "next", "DAILY")),
+    ("remind me to stretch every weekday at seven", ("07:00", "next", "WEEKDAYS")),
+    ("remind me to stretch every monday at seven", ("07:00", MO, "WEEKLY")),
+]
+
+
+@pytest.mark.parametrize("sentence, created", SENTENCES, ids=[case[0] for case in SENTENCES])
+def test_sentences_are_confirmed_and_created_as_said(device, alexa_api_server, sentence, created):
+    alexa_api_server.time_zone = three_am_zone()
+    now = dt.datetime.now(ZoneInfo(alexa_api_server.time_zone))
+    resolver = UtteranceResolver(load_model(PROJECT_ROOT / "interaction_model" / "en-US.json"), SKILL_ID,
+                                 today=now.date())
+    match = resolver.match_intent(sentence)
+    assert match.name == "SetReminderIntent"
+    reply = device.send({"type": "IntentRequest", "dialogState": "STARTED", "intent": match.to_json()})
+    confirm_and_check_created(device, alexa_api_server, reply, created, now)
+
+
+def confirm_and_check_created(device, alexa_api_server, reply, created, now):
     confirmation = CONFIRMATION.search(heard(reply))
     assert confirmation, heard(reply)
     device.intent("AMAZON.YesIntent")
