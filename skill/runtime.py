@@ -14,6 +14,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
 from skill.domain.red_flags import RedFlagTerms
+from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
 from skill.domain.speech import SpeechComposer
@@ -97,6 +98,7 @@ def load_services(settings: Settings) -> Services:
         triage=TriageEngine.load(settings.content_dir / "triage.yaml"),
         red_flags=RedFlagTerms.load(settings.content_dir / "red_flags.yaml"),
         routines=Routines.load(settings.content_dir / "stretches.yaml"),
+        reminder_words=ReminderWords.load(settings.content_dir / "reminders.yaml"),
         apl_documents={name: PlainJson(document)
                        for name, document in load_documents(settings.content_dir / "apl").items()},
     )

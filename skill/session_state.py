@@ -228,6 +228,6 @@ class SessionSchema:
     @staticmethod
     def _reminder_draft(raw: Any) -> dict:
         raw = _mapping(raw)
-        if not set(raw) <= {"date", "frequency"}:
+        if not set(raw) <= {"date", "frequency", "frequency_words"}:
             raise Invalid
         return {name: _text(value) for name, value in raw.items()}

@@ -35,8 +35,8 @@ from skill.alexa_api import (
     reminder_permission_directive,
     require_consent_token,
 )
-from skill.domain.reminders import ReminderPlan, is_stretch_reminder, plan_reminder, to_request_body
-from skill.settings import Settings
+from skill.domain.reminders import ReminderPlan, ReminderWords, is_stretch_reminder, plan_reminder, to_request_body
+from skill.settings import PROJECT_ROOT, Settings
 from alexa_api_server import TIME_FORMAT_ERROR, AlexaApiServer, reminder_body_problem
 
 SERIALIZER = DefaultSerializer()
@@ -59,6 +59,7 @@ def factory_for(server: AlexaApiServer, *, timeout: float = 2.0, ca_bundle: Any 
 
 def reminder_body(text: str = TEXT, frequency_slot: str | None = "DAILY") -> dict[str, Any]:
     plan = plan_reminder(time_slot="07:00", date_slot=None, frequency_slot=frequency_slot,
+                         words=ReminderWords.load(PROJECT_ROOT / "content" / "reminders.yaml"),
                          time_zone="America/New_York", now=NOW)
     assert isinstance(plan, ReminderPlan)
     return to_request_body(plan, text, "en-US", NOW)

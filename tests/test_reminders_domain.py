@@ -4,20 +4,27 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+import yaml
 
+from skill.domain.content import ContentError
 from skill.domain.reminders import (
     Frequency,
     PlanIssue,
     ReminderPlan,
+    ReminderWords,
     is_stretch_reminder,
     plan_reminder,
+    time_said,
     to_request_body,
 )
 
+CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+WORDS = ReminderWords.load(CONTENT_DIR / "reminders.yaml")
 NEW_YORK = "America/New_York"
 # Wednesday 25 November 2026, 10:00 in New York.
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo(NEW_YORK))
@@ -25,9 +32,10 @@ ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}
 
 
 def plan(time_slot: str | None = "07:00", date_slot: str | None = None, frequency_slot: str | None = None,
-         time_zone: str = NEW_YORK, now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
+         frequency_words: str | None = None, time_zone: str = NEW_YORK,
+         now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
     return plan_reminder(time_slot=time_slot, date_slot=date_slot, frequency_slot=frequency_slot,
-                         time_zone=time_zone, now=now)
+                         frequency_words=frequency_words, words=WORDS, time_zone=time_zone, now=now)
 
 
 def a_plan(**arguments: Any) -> ReminderPlan:
@@ -313,3 +321,127 @@ def test_is_stretch_reminder(alert: dict, ours: bool) -> None:
 def test_is_stretch_reminder_matches_the_body_we_send() -> None:
     body = to_request_body(a_plan(), TEXT, "en-US", NOW)
     assert is_stretch_reminder({"alertToken": "t", **body}, TEXT)
+
+
+# --- words in the frequency slot -------------------------------------------------------------------
+# NOW is Wednesday 25 November 2026, 10:00.
+
+@pytest.mark.parametrize(("frequency_words", "scheduled", "spoken_when"), [
+    ("tomorrow", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),
+    ("Tomorrow.", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),
+    ("friday", dt.datetime(2026, 11, 27, 7, 0), "on Friday, November 27"),
+    ("on friday", dt.datetime(2026, 11, 27, 7, 0), "on Friday, November 27"),
+    ("next monday", dt.datetime(2026, 11, 30, 7, 0), "on Monday, November 30"),
+    ("wednesday", dt.datetime(2026, 12, 2, 7, 0), "on Wednesday, December 2"),   # today's 7 am has gone
+])
+def test_a_day_in_the_frequency_slot_is_the_day_not_a_repeat(frequency_words, scheduled, spoken_when) -> None:
+    reminder = a_plan(time_slot="07:00", frequency_words=frequency_words)
+    assert (reminder.scheduled, reminder.spoken_when, reminder.frequency) == (scheduled, spoken_when, Frequency.ONCE)
+    assert reminder.recurrence_rule is None
+
+
+def test_a_day_word_wins_over_a_frequency_alexa_matched_to_it() -> None:
+    reminder = a_plan(time_slot="07:00", frequency_slot="DAILY", frequency_words="tomorrow")
+    assert (reminder.frequency, reminder.spoken_when) == (Frequency.ONCE, "tomorrow")
+
+
+def test_today_in_the_frequency_slot_whose_time_has_gone_is_refused() -> None:
+    assert plan(time_slot="07:00", frequency_words="today") is PlanIssue.IN_PAST
+
+
+def test_the_date_slot_wins_over_a_day_in_the_frequency_slot() -> None:
+    assert a_plan(time_slot="07:00", date_slot="2026-11-27", frequency_words="tomorrow").spoken_when == \
+        "on Friday, November 27"
+
+
+@pytest.mark.parametrize(("frequency_slot", "frequency_words", "rule_day", "scheduled"), [
+    (None, "every monday", "MO", dt.datetime(2026, 11, 30, 7, 0)),
+    ("WEEKLY", "every monday", "MO", dt.datetime(2026, 11, 30, 7, 0)),
+    (None, "each Friday", "FR", dt.datetime(2026, 11, 27, 7, 0)),
+    ("DAILY", "every wednesday", "WE", dt.datetime(2026, 12, 2, 7, 0)),
+])
+def test_every_weekday_name_repeats_weekly_on_it(frequency_slot, frequency_words, rule_day, scheduled) -> None:
+    reminder = a_plan(time_slot="07:00", frequency_slot=frequency_slot, frequency_words=frequency_words)
+    assert reminder.frequency is Frequency.WEEKLY and reminder.scheduled == scheduled
+    assert f"BYDAY={rule_day};" in reminder.recurrence_rule
+    assert reminder.spoken_when == f"every week on {scheduled:%A}"
+
+
+@pytest.mark.parametrize(("time_slot", "frequency_slot", "frequency_words", "scheduled", "spoken_time"), [
+    ("07:00", None, "tonight", dt.datetime(2026, 11, 25, 19, 0), "7 pm"),
+    ("07:00", "DAILY", "every evening", dt.datetime(2026, 11, 25, 19, 0), "7 pm"),
+    ("10:00", "DAILY", "every night", dt.datetime(2026, 11, 25, 22, 0), "10 pm"),
+    ("02:30", None, "this afternoon", dt.datetime(2026, 11, 25, 14, 30), "2:30 pm"),
+    ("07:00", "DAILY", "every morning", dt.datetime(2026, 11, 26, 7, 0), "7 am"),
+    ("19:00", "DAILY", "every evening", dt.datetime(2026, 11, 25, 19, 0), "7 pm"),   # already pm
+    ("12:00", None, "tonight", dt.datetime(2026, 11, 25, 12, 0), "12 pm"),           # noon stays noon
+])
+def test_a_part_of_the_day_said_puts_a_bare_hour_in_it(time_slot, frequency_slot, frequency_words,
+                                                       scheduled, spoken_time) -> None:
+    reminder = a_plan(time_slot=time_slot, frequency_slot=frequency_slot, frequency_words=frequency_words)
+    assert (reminder.scheduled, reminder.spoken_time, reminder.part_of_day) == (scheduled, spoken_time, None)
+
+
+@pytest.mark.parametrize(("frequency_slot", "frequency_words", "scheduled", "part"), [
+    ("DAILY", "every evening", dt.datetime(2026, 11, 25, 19, 0), "evening"),
+    (None, "tomorrow morning", dt.datetime(2026, 11, 26, 8, 0), "morning"),
+    (None, "tonight", dt.datetime(2026, 11, 25, 21, 0), "night"),
+    (None, "every friday evening", dt.datetime(2026, 11, 27, 19, 0), "evening"),
+])
+def test_a_part_of_the_day_without_a_time_chooses_the_time_and_says_so(frequency_slot, frequency_words,
+                                                                       scheduled, part) -> None:
+    reminder = a_plan(time_slot=None, frequency_slot=frequency_slot, frequency_words=frequency_words)
+    assert (reminder.scheduled, reminder.part_of_day) == (scheduled, part)
+
+
+@pytest.mark.parametrize("frequency_words", [None, "", "every day", "fortnightly", "tomorrow", "every monday"])
+def test_without_a_time_or_a_part_of_the_day_the_time_is_asked(frequency_words) -> None:
+    assert plan(time_slot=None, frequency_words=frequency_words) is PlanIssue.NEEDS_TIME
+
+
+# --- the words come from content ---------------------------------------------------------------------
+
+def test_every_word_said_back_comes_from_content(tmp_path) -> None:
+    data = yaml.safe_load((CONTENT_DIR / "reminders.yaml").read_text(encoding="utf-8"))
+    words = data["words"]
+    words["weekdays"] = "lundi mardi mercredi jeudi vendredi samedi dimanche".split()
+    words["months"] = ("janvier février mars avril mai juin juillet août septembre octobre novembre "
+                       "décembre").split()
+    words.update(tomorrow="the next day", pm="in the evening", every_week_on="each {weekday}",
+                 on_day="come {day}", day="{weekday} the {date} of {month}")
+    (tmp_path / "reminders.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    relabelled = ReminderWords.load(tmp_path / "reminders.yaml")
+    said = plan_reminder(time_slot="19:00", date_slot="2026-11-27", frequency_slot=None, words=relabelled,
+                         time_zone=NEW_YORK, now=NOW)
+    assert (said.spoken_when, said.spoken_time) == ("come vendredi the 27 of novembre", "7 in the evening")
+    weekly = plan_reminder(time_slot="07:00", date_slot=None, frequency_slot=None, frequency_words="every Mardi",
+                           words=relabelled, time_zone=NEW_YORK, now=NOW)
+    assert weekly.spoken_when == "each mardi"
+    assert plan_reminder(time_slot="07:00", date_slot=None, frequency_slot=None, frequency_words="tomorrow",
+                         words=relabelled, time_zone=NEW_YORK, now=NOW).spoken_when == "the next day"
+
+
+@pytest.mark.parametrize(("mutate", "key"), [
+    (lambda words: words.pop("source"), "words"),
+    (lambda words: words["weekdays"].pop(), "words.weekdays"),
+    (lambda words: words.update(every_week_on="every {day_name}"), "words.every_week_on"),
+    (lambda words: words.pop("tomorrow"), "words.tomorrow"),
+    (lambda words: words["parts_of_day"]["EV"].update(at="7 pm"), "words.parts_of_day.EV"),
+    (lambda words: words["heard"].pop("every"), "words.heard.every"),
+])
+def test_broken_reminder_words_stop_start_up_naming_the_key(tmp_path, mutate, key) -> None:
+    data = yaml.safe_load((CONTENT_DIR / "reminders.yaml").read_text(encoding="utf-8"))
+    mutate(data["words"])
+    (tmp_path / "reminders.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ContentError) as raised:
+        ReminderWords.load(tmp_path / "reminders.yaml")
+    assert raised.value.key == key
+
+
+@pytest.mark.parametrize(("time_slot", "frequency_words", "said"), [
+    ("07:00", None, True), ("EV", None, True), (None, "every evening", True), (None, "tonight", True),
+    (None, "every day", False), (None, "tomorrow", False), ("whenever", None, False), (None, None, False),
+])
+def test_whether_a_time_was_said_is_known_before_the_time_zone_is_fetched(time_slot, frequency_words, said) -> None:
+    assert time_said(time_slot, frequency_words, WORDS) is said
+    assert (plan(time_slot=time_slot, frequency_words=frequency_words) is PlanIssue.NEEDS_TIME) is not said

@@ -131,11 +131,12 @@ def read_yaml(path: Path) -> Any:
 
 
 class Content:
-    """Every spoken item of guidance.yaml, answers.yaml, prompts.yaml and red_flags.yaml, by dotted key."""
+    """Every spoken item of guidance, answers, prompts, red_flags and reminders.yaml, by dotted key."""
 
-    FILES = ("guidance", "answers", "prompts", "red_flags")
-    # Sections that are data, not spoken items (red_flags.matching: skill.domain.red_flags reads it).
-    DATA = {"red_flags": ("matching",)}
+    FILES = ("guidance", "answers", "prompts", "red_flags", "reminders")
+    # Sections that are data, not spoken items: red_flags.matching is read by skill.domain.red_flags,
+    # reminders.words (the words dates are built from) by skill.domain.reminders.ReminderWords.
+    DATA = {"red_flags": ("matching",), "reminders": ("words",)}
 
     def __init__(self, items: dict[str, Item], emergency_numbers: dict[str, str], fallback_number: str):
         self._items = items

@@ -2,7 +2,13 @@
 
 Pure: no SDK, no Flask. Inputs are the slot values exactly as Alexa sends them
 (AMAZON.TIME "07:00" or a part of the day "MO"/"AF"/"EV"/"NI", AMAZON.DATE "2026-11-26",
-a frequency slot id), the device's IANA time zone and the current instant.
+a frequency slot id and the frequency slot's raw words), the device's IANA time zone and the
+current instant. Every word said back comes from content/reminders.yaml (`ReminderWords`).
+
+The frequency slot sometimes takes a day ("tomorrow", "friday", "tonight"): such words name the
+day, never a repeat. Alexa sends "07:00" for both "seven" and "seven am", so an hour without a
+part of the day is taken as said (7 am) and the confirmation says "7 am"; only words naming a
+later part of the day ("tonight", "every evening") move it to the afternoon.
 
 All times are the user's wall clock: Alexa schedules in `timeZoneId` itself and rejects
 timestamps that carry "Z" or an offset, so the API body holds naive local times only.
@@ -15,26 +21,106 @@ import enum
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July",
-               "August", "September", "October", "November", "December")
-RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+from skill.domain.content import PLACEHOLDER, ContentError, read_yaml
 
-# AMAZON.TIME's parts of the day, the word we say for each and the clock time we pick for it.
-PARTS_OF_DAY: dict[str, tuple[str, dt.time]] = {
-    "MO": ("morning", dt.time(8)),
-    "AF": ("afternoon", dt.time(14)),
-    "EV": ("evening", dt.time(19)),
-    "NI": ("night", dt.time(21)),
+RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+PART_CODES = ("MO", "AF", "EV", "NI")
+# Parts of the day after noon: an hour from 1 to 11 said with one of these is pm.
+_AFTERNOON_PARTS = frozenset({"AF", "EV", "NI"})
+
+# Each phrase of content/reminders.yaml `words` and the placeholders it may hold.
+PHRASES: dict[str, frozenset[str]] = {
+    "today": frozenset(), "tomorrow": frozenset(), "am": frozenset(), "pm": frozenset(),
+    "every_day": frozenset(), "every_weekday": frozenset(), "every_week_on": frozenset({"weekday"}),
+    "on_day": frozenset({"day"}), "day": frozenset({"weekday", "month", "date"}),
+    "day_in_year": frozenset({"weekday", "month", "date", "year"}),
+    "clock": frozenset({"hour", "meridiem"}), "clock_minutes": frozenset({"hour", "minute", "meridiem"}),
 }
+HEARD_DAYS = ("today", "tomorrow")
 
 _CLOCK_SLOT = re.compile(r"(\d{1,2}):(\d{2})")
 _DAY_SLOT = re.compile(r"\d{4}-\d{2}-\d{2}")
+_WORD = re.compile(r"[^\W\d_]+")
 # A recurring start is always found within a week, plus today when today's time has passed.
 _SEARCH_DAYS = 8
+
+
+@dataclass(frozen=True)
+class ReminderWords:
+    """content/reminders.yaml `words`: what dates and times are said with, and the day words heard."""
+
+    weekdays: tuple[str, ...]
+    months: tuple[str, ...]
+    phrases: dict[str, str]
+    parts_of_day: dict[str, tuple[str, dt.time]]   # code -> (word said back, clock time chosen)
+    heard: dict[str, frozenset[str]]               # "today", "tomorrow", "every" -> lower-case words
+    heard_parts: dict[str, str]                    # lower-case word -> part-of-day code
+
+    @classmethod
+    def load(cls, path: Path) -> ReminderWords:
+        data = read_yaml(path)
+        raw = data.get("words") if isinstance(data, dict) else None
+        if not isinstance(raw, dict) or not raw.get("source"):
+            raise ContentError(path, "words", "needs the words reminders are said with, and their source")
+        return cls(
+            weekdays=_word_list(path, raw, "weekdays", 7), months=_word_list(path, raw, "months", 12),
+            phrases={name: _phrase(path, raw, name, allowed) for name, allowed in PHRASES.items()},
+            parts_of_day=_parts_of_day(path, raw.get("parts_of_day")), **_heard(path, raw.get("heard")))
+
+    def say(self, phrase: str, **values: object) -> str:
+        return self.phrases[phrase].format_map(values)
+
+    def weekday(self, day: dt.date) -> str:
+        return self.weekdays[day.weekday()]
+
+
+def _word_list(path: Path, raw: dict, key: str, count: int) -> tuple[str, ...]:
+    words = raw.get(key)
+    if not isinstance(words, list) or len(words) != count or not all(isinstance(w, str) and w.strip() for w in words):
+        raise ContentError(path, f"words.{key}", f"needs {count} words")
+    return tuple(words)
+
+
+def _phrase(path: Path, raw: dict, name: str, allowed: frozenset[str]) -> str:
+    text = raw.get(name)
+    if not isinstance(text, str) or not text.strip():
+        raise ContentError(path, f"words.{name}", "needs a phrase")
+    unknown = set(PLACEHOLDER.findall(text)) - allowed
+    if unknown:
+        raise ContentError(path, f"words.{name}", f"unknown placeholders {sorted(unknown)}; allowed: {sorted(allowed)}")
+    return text
+
+
+def _parts_of_day(path: Path, raw: Any) -> dict[str, tuple[str, dt.time]]:
+    if not isinstance(raw, dict) or set(raw) != set(PART_CODES):
+        raise ContentError(path, "words.parts_of_day", f"needs exactly {list(PART_CODES)}")
+    parts = {}
+    for code, entry in raw.items():
+        at = _parse_clock(str(entry.get("at", ""))) if isinstance(entry, dict) else None
+        if at is None or not isinstance(entry.get("word"), str):
+            raise ContentError(path, f"words.parts_of_day.{code}", "needs a word and a clock time 'at' like 19:00")
+        parts[code] = (entry["word"], at)
+    return parts
+
+
+def _heard(path: Path, raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ContentError(path, "words.heard", "needs the day words heard in slots")
+    heard = {}
+    for key in (*HEARD_DAYS, "every"):
+        words = raw.get(key)
+        if not isinstance(words, list) or not words:
+            raise ContentError(path, f"words.heard.{key}", "needs a list of words")
+        heard[key] = frozenset(str(word).casefold() for word in words)
+    parts = raw.get("parts_of_day")
+    if not isinstance(parts, dict) or not set(parts) <= set(PART_CODES):
+        raise ContentError(path, "words.heard.parts_of_day", f"maps {list(PART_CODES)} to words")
+    return {"heard": heard,
+            "heard_parts": {str(word).casefold(): code for code, words in parts.items() for word in words}}
 
 
 class Frequency(enum.Enum):
@@ -92,73 +178,103 @@ class _ClockTime:
     part_of_day: str | None
 
 
+@dataclass(frozen=True)
+class _Heard:
+    """What the frequency slot's raw words say: a day offset or weekday, "every", a part of the day."""
+
+    day_offset: int | None = None
+    weekday: int | None = None
+    every: bool = False
+    part: str | None = None
+
+    @property
+    def names_a_day(self) -> bool:
+        return self.day_offset is not None or self.weekday is not None
+
+
+def _hear(words_said: str | None, words: ReminderWords) -> _Heard:
+    tokens = _WORD.findall((words_said or "").casefold())
+    weekdays = [name.casefold() for name in words.weekdays]
+    offset = next((HEARD_DAYS.index(day) for token in tokens for day in HEARD_DAYS
+                   if token in words.heard[day]), None)
+    weekday = next((weekdays.index(token) for token in tokens if token in weekdays), None)
+    return _Heard(day_offset=offset, weekday=weekday, every=any(token in words.heard["every"] for token in tokens),
+                  part=next((words.heard_parts[token] for token in tokens if token in words.heard_parts), None))
+
+
+def time_said(time_slot: str | None, frequency_words: str | None, words: ReminderWords) -> bool:
+    """Whether the slots give a time (or a part of the day) to plan with; if not, ask for it first."""
+    return _clock_time(time_slot, _hear(frequency_words, words).part, words) is not None
+
+
 def plan_reminder(*, time_slot: str | None, date_slot: str | None, frequency_slot: str | None,
+                  frequency_words: str | None = None, words: ReminderWords,
                   time_zone: str, now: dt.datetime) -> ReminderPlan | PlanIssue:
     """The reminder the slots describe, or the question still to ask.
 
+    `frequency_slot` is the resolved id (None when Alexa matched none), `frequency_words` the slot's
+    raw words: a day among them ("tomorrow", "on friday") makes a one-off on that day, "every"
+    with a weekday a weekly reminder on it, a part of the day ("every evening") sets the half of
+    the day, or the time when none was said.
     `now` must be timezone-aware; `time_zone` must be a known IANA name (ZoneInfo raises otherwise).
     Without a date, a one-off whose time has passed today is for tomorrow, and a recurring
     reminder starts at its next occurrence.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    clock = _parse_clock(time_slot)
+    heard = _hear(frequency_words, words)
+    clock = _clock_time(time_slot, heard.part, words)
     if clock is None:
         return PlanIssue.NEEDS_TIME
+    # Compared on the user's wall clock, as reminders are set: a time a DST jump skipped today counts as gone.
+    wall_now = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
+    today = wall_now.date()
     day = None
     if date_slot:
         day = _parse_day(date_slot)
         if day is None:
             return PlanIssue.NEEDS_DATE
-    # Compared on the user's wall clock, as reminders are set: a time a DST jump skipped today counts as gone.
-    wall_now = now.astimezone(ZoneInfo(time_zone)).replace(tzinfo=None)
-    frequency = Frequency.from_slot(frequency_slot)
+    elif heard.day_offset is not None:
+        day = today + dt.timedelta(days=heard.day_offset)
+    frequency = _frequency(frequency_slot, heard)
     if frequency is Frequency.ONCE and day is not None:
         first = dt.datetime.combine(day, clock.at)
         if first <= wall_now:
             return PlanIssue.IN_PAST
-        return _plan(first, frequency, clock, time_zone, wall_now, spoken_start=None)
-    return _recurring_or_next(frequency, clock, day, time_zone, wall_now)
+        return _plan(first, frequency, clock, time_zone, wall_now, words, spoken_start=None)
+    return _recurring_or_next(frequency, clock, day, heard.weekday, time_zone, wall_now, words)
 
 
-def _recurring_or_next(frequency: Frequency, clock: _ClockTime, day: dt.date | None,
-                       time_zone: str, wall_now: dt.datetime) -> ReminderPlan:
-    """A recurring reminder (from `day` if given), or a one-off at the next time the clock shows `clock`."""
-    today = wall_now.date()
-    allowed = _allowed_days(frequency, day)
-    first = _first_alert(max(day or today, today), clock.at, allowed, wall_now)
-    natural_first = _first_alert(today, clock.at, allowed, wall_now)
-    later_start = frequency.recurring and first.date() > natural_first.date()
-    spoken_start = _spoken_date(first.date(), today) if later_start else None
-    return _plan(first, frequency, clock, time_zone, wall_now, spoken_start=spoken_start)
+def _frequency(slot_id: str | None, heard: _Heard) -> Frequency:
+    """A day word is the date, never a repeat; "every" with a weekday repeats on it."""
+    if heard.weekday is not None and heard.every:
+        return Frequency.WEEKLY
+    if heard.names_a_day:
+        return Frequency.ONCE
+    return Frequency.from_slot(slot_id)
 
 
-def _plan(first: dt.datetime, frequency: Frequency, clock: _ClockTime, time_zone: str,
-          wall_now: dt.datetime, *, spoken_start: str | None) -> ReminderPlan:
-    return ReminderPlan(
-        scheduled=first,
-        time_zone=time_zone,
-        frequency=frequency,
-        recurrence_rule=_recurrence_rule(frequency, first),
-        spoken_time=_spoken_clock_time(first.time()),
-        spoken_when=_spoken_when(frequency, first.date(), wall_now.date()),
-        spoken_start=spoken_start,
-        part_of_day=clock.part_of_day,
-    )
-
-
-def _parse_clock(value: str | None) -> _ClockTime | None:
-    value = (value or "").strip().upper()
-    if value in PARTS_OF_DAY:
-        word, at = PARTS_OF_DAY[value]
+def _clock_time(value: str | None, heard_part: str | None, words: ReminderWords) -> _ClockTime | None:
+    value = (value or "").strip().upper() or (heard_part or "")
+    if value in words.parts_of_day:
+        word, at = words.parts_of_day[value]
         return _ClockTime(at, word)
+    at = _parse_clock(value)
+    if at is None:
+        return None
+    if heard_part in _AFTERNOON_PARTS and 1 <= at.hour <= 11:
+        at = at.replace(hour=at.hour + 12)
+    return _ClockTime(at, None)
+
+
+def _parse_clock(value: str) -> dt.time | None:
     match = _CLOCK_SLOT.fullmatch(value)
     if match is None:
         return None
     hour, minute = int(match.group(1)), int(match.group(2))
     if hour > 23 or minute > 59:
         return None
-    return _ClockTime(dt.time(hour, minute), None)
+    return dt.time(hour, minute)
 
 
 def _parse_day(value: str) -> dt.date | None:
@@ -172,11 +288,39 @@ def _parse_day(value: str) -> dt.date | None:
         return None
 
 
-def _allowed_days(frequency: Frequency, day: dt.date | None) -> Callable[[dt.date], bool]:
+def _recurring_or_next(frequency: Frequency, clock: _ClockTime, day: dt.date | None, weekday: int | None,
+                       time_zone: str, wall_now: dt.datetime, words: ReminderWords) -> ReminderPlan:
+    """A recurring reminder (from `day` if given), or a one-off at the next time the clock shows `clock`
+    (on `weekday` if one was said)."""
+    today = wall_now.date()
+    allowed = _allowed_days(frequency, day, weekday)
+    first = _first_alert(max(day or today, today), clock.at, allowed, wall_now)
+    natural_first = _first_alert(today, clock.at, allowed, wall_now)
+    later_start = frequency.recurring and first.date() > natural_first.date()
+    spoken_start = _spoken_date(first.date(), today, words) if later_start else None
+    return _plan(first, frequency, clock, time_zone, wall_now, words, spoken_start=spoken_start)
+
+
+def _plan(first: dt.datetime, frequency: Frequency, clock: _ClockTime, time_zone: str,
+          wall_now: dt.datetime, words: ReminderWords, *, spoken_start: str | None) -> ReminderPlan:
+    return ReminderPlan(
+        scheduled=first,
+        time_zone=time_zone,
+        frequency=frequency,
+        recurrence_rule=_recurrence_rule(frequency, first),
+        spoken_time=spoken_clock_time(first.time(), words),
+        spoken_when=_spoken_when(frequency, first.date(), wall_now.date(), words),
+        spoken_start=spoken_start,
+        part_of_day=clock.part_of_day,
+    )
+
+
+def _allowed_days(frequency: Frequency, day: dt.date | None, weekday: int | None) -> Callable[[dt.date], bool]:
     if frequency is Frequency.WEEKDAYS:
         return lambda candidate: candidate.weekday() < 5
-    if frequency is Frequency.WEEKLY and day is not None:
+    if weekday is None and frequency is Frequency.WEEKLY and day is not None:
         weekday = day.weekday()
+    if weekday is not None and frequency in (Frequency.WEEKLY, Frequency.ONCE):
         return lambda candidate: candidate.weekday() == weekday
     return lambda candidate: True
 
@@ -207,32 +351,35 @@ def _recurrence_rule(frequency: Frequency, first: dt.datetime) -> str | None:
     return ";".join(parts)
 
 
-def _spoken_clock_time(at: dt.time) -> str:
+def spoken_clock_time(at: dt.time, words: ReminderWords) -> str:
     """12-hour clock as it is said: "7 am", "6:30 pm", "12 pm" for noon, "12:15 am" after midnight."""
     hour = at.hour % 12 or 12
-    suffix = "am" if at.hour < 12 else "pm"
-    minutes = f":{at.minute:02d}" if at.minute else ""
-    return f"{hour}{minutes} {suffix}"
+    meridiem = words.say("am" if at.hour < 12 else "pm")
+    if at.minute:
+        return words.say("clock_minutes", hour=hour, minute=f"{at.minute:02d}", meridiem=meridiem)
+    return words.say("clock", hour=hour, meridiem=meridiem)
 
 
-def _spoken_when(frequency: Frequency, first_day: dt.date, today: dt.date) -> str:
+def _spoken_when(frequency: Frequency, first_day: dt.date, today: dt.date, words: ReminderWords) -> str:
     if frequency is Frequency.DAILY:
-        return "every day"
+        return words.say("every_day")
     if frequency is Frequency.WEEKDAYS:
-        return "every weekday"
+        return words.say("every_weekday")
     if frequency is Frequency.WEEKLY:
-        return f"every week on {WEEKDAY_NAMES[first_day.weekday()]}"
+        return words.say("every_week_on", weekday=words.weekday(first_day))
     if first_day == today:
-        return "today"
+        return words.say("today")
     if first_day == today + dt.timedelta(days=1):
-        return "tomorrow"
-    return f"on {_spoken_date(first_day, today)}"
+        return words.say("tomorrow")
+    return words.say("on_day", day=_spoken_date(first_day, today, words))
 
 
-def _spoken_date(day: dt.date, today: dt.date) -> str:
+def _spoken_date(day: dt.date, today: dt.date, words: ReminderWords) -> str:
     """Like "Friday, November 27"; the year only when it is not this year."""
-    spoken = f"{WEEKDAY_NAMES[day.weekday()]}, {MONTH_NAMES[day.month - 1]} {day.day}"
-    return spoken if day.year == today.year else f"{spoken}, {day.year}"
+    values = {"weekday": words.weekday(day), "month": words.months[day.month - 1], "date": day.day}
+    if day.year == today.year:
+        return words.say("day", **values)
+    return words.say("day_in_year", **values, year=day.year)
 
 
 def to_request_body(plan: ReminderPlan, text: str, locale: str, request_time: dt.datetime) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from ask_sdk_model import Response
 
 from skill import alexa_api
 from skill.domain.reminders import (PlanIssue, ReminderPlan, is_stretch_reminder, plan_reminder, same_reminder,
-                                    to_request_body)
+                                    time_said, to_request_body)
 from skill.handlers.base import Handler
 from skill.handlers.turn import Turn
 from skill.session_state import REMINDER_BODY, REMINDER_DRAFT, REMINDER_UNCONFIRMED
@@ -28,11 +28,11 @@ PERMISSION_TOKEN = "stretch-reminder"
 def _apology(turn: Turn, error: alexa_api.AlexaApiError) -> Response:
     log.warning("reminders API %s failed: %s %s", error.operation, type(error).__name__, error.status)
     key = "too_slow" if isinstance(error, alexa_api.OutOfTime) else "unavailable"
-    return turn.ask_more([turn.text(f"prompts.reminders.{key}")])
+    return turn.ask_more([turn.text(f"reminders.{key}")])
 
 
 def _permission_card(turn: Turn, lead: list[str]) -> Response:
-    response = turn.ask_more(lead + [turn.text("prompts.reminders.permission_needed")])
+    response = turn.ask_more(lead + [turn.text("reminders.permission_needed")])
     response.card = alexa_api.reminder_permission_card()
     return response
 
@@ -43,25 +43,26 @@ class SetReminder(Handler):
     intents = frozenset({"SetReminderIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        # What the user said now, filled in from the request that was missing only the time.
+        # What the user said now, filled in from the request that was missing only the time
+        # (Alexa carries the other slots in the elicited intent; the draft covers a plain follow-up).
         draft = turn.session.pop(REMINDER_DRAFT, None) or {}
         said = {"time": turn.slot_value("time"), "date": turn.slot_value("date") or draft.get("date"),
-                "frequency": turn.slot_id("frequency") or draft.get("frequency")}
-        if not said["time"]:
+                "frequency": turn.slot_id("frequency") or draft.get("frequency"),
+                "frequency_words": turn.slot_value("frequency") or draft.get("frequency_words")}
+        if not time_said(said["time"], said["frequency_words"], turn.services.reminder_words):
             return _ask_for_time(turn, said)
         factory = alexa_api.request_factory(turn.handler_input)
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
         time_zone = alexa_api.device_time_zone(factory, device_id)
         if time_zone is None:
-            return turn.ask_more([turn.text("prompts.reminders.no_time_zone")])
+            return turn.ask_more([turn.text("reminders.no_time_zone")])
         now = datetime.now(timezone.utc)
         plan = plan_reminder(time_slot=said["time"], date_slot=said["date"], frequency_slot=said["frequency"],
+                             frequency_words=said["frequency_words"], words=turn.services.reminder_words,
                              time_zone=time_zone, now=now)
-        if plan is PlanIssue.NEEDS_TIME:
-            return _ask_for_time(turn, said)
         if isinstance(plan, PlanIssue):
-            return turn.ask_more([turn.text(f"prompts.reminders.{plan.value}")])
-        body = to_request_body(plan, turn.text("prompts.reminders.text"), turn.locale or "en-US", now)
+            return turn.ask_more([turn.text(f"reminders.{plan.value}")])
+        body = to_request_body(plan, turn.text("reminders.text"), turn.locale or "en-US", now)
         turn.session[REMINDER_BODY] = {"body": body, "when": plan.spoken_when, "time": plan.spoken_time}
         return turn.say(_plan_notes(turn, plan),
                         question=turn.text("prompts.questions.confirm_reminder", when=plan.spoken_when,
@@ -70,17 +71,17 @@ class SetReminder(Handler):
 
 
 def _ask_for_time(turn: Turn, said: dict[str, str | None]) -> Response:
-    """Keep what was said for the next request, which need only name the time."""
+    """Ask for the time as Alexa's time slot; keep what was said for the answer."""
     turn.session[REMINDER_DRAFT] = {key: value for key, value in said.items() if value and key != "time"}
-    return turn.say([], question=turn.text("prompts.questions.reminder_time"))
+    return turn.say([], question=turn.text("prompts.questions.reminder_time"), elicit=("SetReminderIntent", "time"))
 
 
 def _plan_notes(turn: Turn, plan: ReminderPlan) -> list[str]:
     notes = []
     if plan.part_of_day:
-        notes.append(turn.text("prompts.reminders.part_of_day", part_of_day=plan.part_of_day, time=plan.spoken_time))
+        notes.append(turn.text("reminders.part_of_day", part_of_day=plan.part_of_day, time=plan.spoken_time))
     if plan.spoken_start:
-        notes.append(turn.text("prompts.reminders.starting", start=plan.spoken_start))
+        notes.append(turn.text("reminders.starting", start=plan.spoken_start))
     return notes
 
 
@@ -93,7 +94,7 @@ def create_confirmed(turn: Turn) -> Response:
         if turn.session.pop(REMINDER_UNCONFIRMED, None) and _already_set(factory, pending["body"]):
             turn.session.pop(REMINDER_BODY, None)
             turn.preferences.update(reminders=True)
-            return turn.ask_more([turn.text("prompts.reminders.already_set", when=pending["when"],
+            return turn.ask_more([turn.text("reminders.already_set", when=pending["when"],
                                             time=pending["time"])])
         alexa_api.create_reminder(factory, pending["body"])
     except alexa_api.PermissionRequired:
@@ -106,13 +107,13 @@ def create_confirmed(turn: Turn) -> Response:
         turn.session.pop(REMINDER_BODY, None)
         turn.session[REMINDER_UNCONFIRMED] = True
         log.warning("reminders API %s ran out of time", error.operation)
-        return turn.ask_more([turn.text("prompts.reminders.create_unconfirmed")])
+        return turn.ask_more([turn.text("reminders.create_unconfirmed")])
     except alexa_api.AlexaApiError as error:
         turn.session.pop(REMINDER_BODY, None)
         return _apology(turn, error)
     turn.session.pop(REMINDER_BODY, None)
     turn.preferences.update(reminders=True)
-    return turn.ask_more([turn.text("prompts.reminders.created", when=pending["when"], time=pending["time"])])
+    return turn.ask_more([turn.text("reminders.created", when=pending["when"], time=pending["time"])])
 
 
 def _already_set(factory: object, body: dict) -> bool:
@@ -121,7 +122,7 @@ def _already_set(factory: object, body: dict) -> bool:
 
 def decline_reminder(turn: Turn) -> Response:
     turn.session.pop(REMINDER_BODY, None)
-    return turn.ask_more([turn.text("prompts.reminders.not_set")])
+    return turn.ask_more([turn.text("reminders.not_set")])
 
 
 class PermissionAnswer(Handler):
@@ -135,7 +136,7 @@ class PermissionAnswer(Handler):
         if answer.accepted and REMINDER_BODY in turn.session:
             return create_confirmed(turn)
         turn.session.pop(REMINDER_BODY, None)
-        return _permission_card(turn, [turn.text("prompts.reminders.not_set")])
+        return _permission_card(turn, [turn.text("reminders.not_set")])
 
 
 class ListReminders(Handler):
@@ -148,9 +149,9 @@ class ListReminders(Handler):
             return _permission_card(turn, [])
         except alexa_api.AlexaApiError as error:
             return _apology(turn, error)
-        count = sum(is_stretch_reminder(alert, turn.text("prompts.reminders.text")) for alert in alerts)
+        count = sum(is_stretch_reminder(alert, turn.text("reminders.text")) for alert in alerts)
         key = {0: "count_none", 1: "count_one"}.get(count, "count_many")
-        return turn.ask_more([turn.text(f"prompts.reminders.{key}", count=count)])
+        return turn.ask_more([turn.text(f"reminders.{key}", count=count)])
 
 
 class CancelReminders(Handler):
@@ -161,7 +162,7 @@ class CancelReminders(Handler):
     def answer(self, turn: Turn) -> Response:
         factory = alexa_api.request_factory(turn.handler_input)
         deadline = alexa_api.request_deadline(turn.handler_input)
-        text = turn.text("prompts.reminders.text")
+        text = turn.text("reminders.text")
         try:
             ours = [alert for alert in alexa_api.list_reminders(factory) if is_stretch_reminder(alert, text)]
         except alexa_api.PermissionRequired:
@@ -189,8 +190,8 @@ class CancelReminders(Handler):
             slowest = max(slowest, started - deadline.remaining())
         if done < len(ours):
             turn.preferences.update(reminders=True)
-            return turn.ask_more([turn.text("prompts.reminders.cancelled_some", count=done),
-                                  turn.text("prompts.reminders.cancelled_left", count=len(ours) - done)])
+            return turn.ask_more([turn.text("reminders.cancelled_some", count=done),
+                                  turn.text("reminders.cancelled_left", count=len(ours) - done)])
         turn.preferences.update(reminders=False)
-        key = "prompts.reminders.cancelled" if ours else "prompts.reminders.cancelled_none"
+        key = "reminders.cancelled" if ours else "reminders.cancelled_none"
         return turn.ask_more([turn.text(key, count=len(ours))])

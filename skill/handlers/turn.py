@@ -19,6 +19,7 @@ from ask_sdk_model.ui import StandardCard
 from skill.domain import screens
 from skill.domain.content import Content
 from skill.domain.red_flags import RedFlagTerms
+from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines, Step as StretchStep
 from skill.domain.speech import Part, Pause, Reply, SpeechComposer
 from skill.domain.triage import TriageEngine
@@ -41,6 +42,7 @@ class Services:
     triage: TriageEngine
     red_flags: RedFlagTerms
     routines: Routines
+    reminder_words: ReminderWords
     apl_documents: dict[str, dict]
 
 

@@ -19,15 +19,30 @@ _WORD_VALUES = {word: value for value, word in enumerate(_SMALL_NUMBERS)} | {
 }
 _SCALES = {"thousand": 1000, "million": 1_000_000}
 
+_ORDINALS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth "
+    "fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
+).split()
+_ORDINAL_VALUES = {word: value for value, word in enumerate(_ORDINALS, start=1)} | {
+    "thirtieth": 30} | {f"{tens} {word}": base + value for tens, base in (("twenty", 20), ("thirty", 30))
+                        for value, word in enumerate(_ORDINALS[:9], start=1)}
+
 _WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTHS = "january february march april may june july august september october november december".split()
 _RELATIVE_DAYS = {"today": 0, "tonight": 0, "tomorrow": 1, "yesterday": -1, "day after tomorrow": 2}
+# A day said with a part of it ("tomorrow morning", "this evening") is that day to AMAZON.DATE.
+_DAY_PART_WORDS = frozenset({"morning", "afternoon", "evening", "night"})
 _DAY_PARTS = {"morning": "MO", "afternoon": "AF", "evening": "EV", "night": "NI", "tonight": "NI"}
 _NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
 # Phrases that say which half of the day an hour is in, longest first so "in the morning" wins over "morning".
+# "at night" is pm from five to eleven and am for twelve to four ("two at night" is 2 am).
 _MERIDIEM_PHRASES = (
     ("in the morning", "am"), ("in the afternoon", "pm"), ("in the evening", "pm"),
-    ("at night", "pm"), ("am", "am"), ("pm", "pm"),
+    ("at night", "night"), ("am", "am"), ("pm", "pm"),
 )
+# "half past six", "quarter to seven", "ten past eight": minutes before or after the hour.
+_RELATIVE_CLOCK = re.compile(r"(?P<minutes>.+?)(?: minutes?)? (?P<direction>past|after|to|before) (?P<hour>.+)")
+_NAMED_MINUTES = {"half": 30, "quarter": 15, "a quarter": 15}
 # ISO 8601 duration designators; the bool says whether the unit belongs after the "T".
 _DURATION_UNITS = {
     "second": ("S", True), "minute": ("M", True), "hour": ("H", True),
@@ -88,7 +103,10 @@ def _split_meridiem(text: str) -> tuple[str, str | None]:
 
 
 def _hour_and_minute(clock: str) -> tuple[int, int] | None:
-    """ "seven thirty" / "7 30" / "seven oh five" / "seven o'clock" -> (hour, minute)."""
+    """ "seven thirty" / "7 30" / "seven oh five" / "seven o'clock" / "half past six" -> (hour, minute)."""
+    relative = _RELATIVE_CLOCK.fullmatch(clock)
+    if relative is not None:
+        return _relative_hour_and_minute(relative)
     words = clock.replace("o'clock", "").split()
     if not words:
         return None
@@ -102,8 +120,23 @@ def _hour_and_minute(clock: str) -> tuple[int, int] | None:
     return hour, minute
 
 
+def _relative_hour_and_minute(match: re.Match[str]) -> tuple[int, int] | None:
+    minutes = _NAMED_MINUTES.get(match["minutes"]) or words_to_number(match["minutes"])
+    hour = words_to_number(match["hour"])
+    if minutes is None or hour is None or not 0 < minutes < 60 or not 0 <= hour < 24:
+        return None
+    if match["direction"] in ("past", "after"):
+        return hour, minutes
+    return (hour - 1) % 24 if hour else 23, 60 - minutes
+
+
 def canonical_time(text: str) -> str | None:
-    """ "seven am" -> "07:00", "six thirty pm" -> "18:30", "noon" -> "12:00", "evening" -> "EV"."""
+    """ "seven am" -> "07:00", "six thirty pm" -> "18:30", "noon" -> "12:00", "evening" -> "EV".
+
+    A bare hour ("seven") is sent as that hour of the morning ("07:00"), as Alexa sends it: the
+    value carries no am or pm, so the skill cannot tell "seven" from "seven am".
+    """
+    text = text.removeprefix("at ")
     if text in _NAMED_TIMES:
         return _NAMED_TIMES[text]
     day_part = text.removeprefix("in the ").removeprefix("this ")
@@ -117,6 +150,8 @@ def canonical_time(text: str) -> str | None:
     if meridiem is not None:
         if not 1 <= hour <= 12:
             return None
+        if meridiem == "night":
+            meridiem = "pm" if 5 <= hour <= 11 else "am"
         hour = hour % 12 + (12 if meridiem == "pm" else 0)
     if not 0 <= hour < 24:
         return None
@@ -130,8 +165,12 @@ def _iso_week(day: date) -> str:
 
 def canonical_date(text: str, today: date) -> str | None:
     """ "tomorrow" -> "2024-05-02"; a weekday -> its next date (today if it is that day);
+    "december fourth" -> its next date; "december" -> "2024-12";
     "this week"/"next week" -> "2024-W18"; "this weekend" -> "2024-W18-WE"."""
-    phrase = text.removeprefix("on ")
+    phrase = text.removeprefix("on ").removeprefix("the ")
+    day, _, part = phrase.rpartition(" ")
+    if day and part in _DAY_PART_WORDS:
+        phrase = "today" if day == "this" else day
     if phrase in _RELATIVE_DAYS:
         return (today + timedelta(days=_RELATIVE_DAYS[phrase])).isoformat()
     weekday = phrase.removeprefix("this ").removeprefix("next ")
@@ -142,7 +181,29 @@ def canonical_date(text: str, today: date) -> str | None:
     if phrase in weeks:
         week = _iso_week(today + timedelta(weeks=weeks[phrase]))
         return week + ("-WE" if phrase.endswith("weekend") else "")
-    return None
+    return _calendar_date(phrase, today)
+
+
+def _calendar_date(phrase: str, today: date) -> str | None:
+    """ "december fourth", "december the fourth", "the fourth of december", "december four":
+    the next such day on or after today; a month alone is that month ("2024-12")."""
+    words = phrase.replace(" of ", " ").replace(" the ", " ").split()
+    months = [word for word in words if word in _MONTHS]
+    if len(months) != 1:
+        return None
+    month = _MONTHS.index(months[0]) + 1
+    day_words = " ".join(word for word in words if word != months[0])
+    year = today.year if month >= today.month else today.year + 1
+    if not day_words:
+        return f"{year}-{month:02d}"
+    day = _ORDINAL_VALUES.get(day_words) or words_to_number(day_words)
+    try:
+        found = date(today.year, month, day or 0)
+        if found < today:
+            found = found.replace(year=today.year + 1)
+    except ValueError:  # "february thirtieth"
+        return None
+    return found.isoformat()
 
 
 def canonical_duration(text: str) -> str | None:
