@@ -63,7 +63,7 @@ def _reference_day(raw: str, where: str) -> date | None:
 
 
 def _from_csv(path: Path, text: str) -> list[Annotation]:
-    rows = csv.DictReader(line for line in text.splitlines() if not line.startswith("#"))
+    rows = csv.DictReader(text.splitlines())
     if not rows.fieldnames or not {"utterance", "intent"} <= set(rows.fieldnames):
         raise AnnotationError(f"{path}: the header needs at least the columns utterance and intent")
     slot_columns = {column: found["name"] for column in rows.fieldnames if (found := _SLOT_COLUMN.match(column))}
