@@ -110,7 +110,7 @@ class ExactMatcher:
         self._skill_id = skill_id
         self._resolvers: dict[date | None, UtteranceResolver] = {}
         self._ids = {name: {value.id for value in slot_type.values} for name, slot_type in model.slot_types.items()}
-        self._slot_types = {slot.name: slot.type for intent in model.intents for slot in intent.slots}
+        self._slot_types = {(intent.name, slot.name): slot.type for intent in model.intents for slot in intent.slots}
 
     def _resolver(self, day: date | None) -> UtteranceResolver:
         if day not in self._resolvers:
@@ -132,10 +132,10 @@ class ExactMatcher:
 
     def expected_slots(self, annotation: Annotation) -> dict[str, str]:
         """The annotation's slots as this matcher reports them: custom values by id."""
-        return {name: self._value_id(name, value) for name, value in annotation.slots.items()}
+        return {name: self._value_id(annotation.intent, name, value) for name, value in annotation.slots.items()}
 
-    def _value_id(self, slot_name: str, value: str) -> str:
-        slot_type = self._model.slot_types.get(self._slot_types.get(slot_name, ""))
+    def _value_id(self, intent_name: str, slot_name: str, value: str) -> str:
+        slot_type = self._model.slot_types.get(self._slot_types.get((intent_name, slot_name), ""))
         if slot_type is None or value in self._ids[slot_type.name]:
             return value
         spoken = normalize(value)
