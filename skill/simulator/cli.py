@@ -1,4 +1,4 @@
-"""The `chat` and `check-model` subcommands of `hip-helper`."""
+"""The `chat`, `check-model` and `evaluate-nlu` subcommands of `hip-helper`."""
 from __future__ import annotations
 
 import argparse
@@ -8,6 +8,7 @@ from pathlib import Path
 from skill.settings import PROJECT_ROOT, Settings, SettingsError
 from skill.simulator.chat import EXIT_USAGE, ChatOptions, run_chat
 from skill.simulator.check_model import SkillFeatures, default_files, run_check_model
+from skill.simulator.evaluate import MATCHERS, run_evaluate_nlu
 
 
 def chat_command(args: argparse.Namespace) -> int:
@@ -27,6 +28,10 @@ def check_model_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     features = SkillFeatures.detect(PROJECT_ROOT / "skill")
     return run_check_model(args.files or default_files(model_dir), features, model_dir, sys.stdout)
+
+
+def evaluate_nlu_command(args: argparse.Namespace) -> int:
+    return run_evaluate_nlu(args.files, args.model, args.matcher, args.min_accuracy, sys.stdout, sys.stderr)
 
 
 def _add_chat(subparsers: argparse._SubParsersAction) -> None:
@@ -59,7 +64,25 @@ def _add_check_model(subparsers: argparse._SubParsersAction) -> None:
     check.set_defaults(run=check_model_command)
 
 
+def _add_evaluate_nlu(subparsers: argparse._SubParsersAction) -> None:
+    evaluate = subparsers.add_parser(
+        "evaluate-nlu", help="score an NLU annotation set against the interaction model, offline",
+        description="FILE is an annotation set in the format of Amazon's NLU Evaluation tool (CSV or JSON). "
+                    "Prints accuracy per intent, overall, the most confused intents and every miss.",
+    )
+    evaluate.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    evaluate.add_argument("--matcher", choices=sorted(MATCHERS), default="exact",
+                          help="exact: the simulator's sample matcher; statistical: a TF-IDF classifier "
+                               "trained on the samples, an approximation of how Alexa generalises")
+    evaluate.add_argument("--model", type=Path, help="interaction model JSON (default: the model dir's en-US.json)")
+    evaluate.add_argument("--min-accuracy", type=float, metavar="X",
+                          help="exit 1 when overall accuracy is below X (a fraction, e.g. 0.9)")
+    evaluate.set_defaults(run=evaluate_nlu_command)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `chat` and `check-model`; each sets `run`, a function of the parsed args returning the exit code."""
+    """Add `chat`, `check-model` and `evaluate-nlu`; each sets `run`, a function of the parsed args
+    returning the exit code."""
     _add_chat(subparsers)
     _add_check_model(subparsers)
+    _add_evaluate_nlu(subparsers)
