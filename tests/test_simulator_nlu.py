@@ -335,3 +335,25 @@ def test_the_model_keeps_slot_samples_the_dialog_model_and_prompts():
     assert [(variation.type, variation.value) for variation in model.prompts["Elicit.Slot.timing"]] == [
         ("SSML", "<speak>When does it hurt?</speak>")]
     assert "CausesIntent" not in model.dialog_intents
+
+
+# ---------------------------------------------------------------- carriers and one-shots
+def test_a_one_shot_keeps_its_connecting_word_when_the_samples_have_it(tmp_path):
+    model = parse_model({"interactionModel": {"languageModel": {
+        "invocationName": "hip helper",
+        "intents": [{"name": "AMAZON.FallbackIntent", "samples": []},
+                    {"name": "ConditionIntent", "slots": [{"name": "condition", "type": "HipCondition"}],
+                     "samples": ["about {condition}", "tell me about {condition}"]}],
+        "types": [{"name": "HipCondition", "values": [{"id": "TENDINITIS", "name": {"value": "tendinitis"}}]}]}}})
+    understood = UtteranceResolver(model, SKILL_ID).resolve("ask hip helper about tendinitis")
+    assert understood.invoked and understood.intent.name == "ConditionIntent"
+    assert understood.intent.slots["condition"].resolved_id == "TENDINITIS"
+
+
+@pytest.mark.parametrize(("utterance", "intent"), [
+    ("my elbow hurts", "DescribePainIntent"),                  # two carrier words, one unknown word
+    ("it hurts on the hot swollen bit", "DescribePainIntent"),  # four carrier words carry any value
+    ("my team lost the game again hurts", FALLBACK_INTENT),   # two carrier words cannot carry five unknown ones
+])
+def test_an_unknown_value_needs_enough_carrier_words_around_it(resolver, utterance, intent):
+    assert intent_of(resolver, utterance) == intent

@@ -19,6 +19,8 @@ from skill.simulator.builtin_slots import builtin_converter, spell_out_digits
 from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
+# Words a sample needs around its slots before a value outside the slot's list is taken (ER_SUCCESS_NO_MATCH).
+MIN_CARRIER_WORDS = 3
 
 # Common phrasings Alexa maps to its built-in intents (used only for built-ins the model declares).
 BUILTIN_PHRASES: Mapping[str, tuple[str, ...]] = {
@@ -184,6 +186,7 @@ class UnroutableUtterance(LookupError):
 class _SamplePattern:
     intent: Intent
     literal_chars: int
+    literal_words: int
     words: frozenset[str]  # the sample's literal words: an utterance without them all cannot match
     slots: tuple[Slot, ...]  # capture group i holds slots[i]
     loose_source: str  # every slot captures any words
@@ -201,8 +204,12 @@ class _SamplePattern:
 
 @dataclass(frozen=True)
 class _Candidate:
-    score: tuple[int, ...]
+    score: tuple[int, ...]          # (every slot recognised, literal characters, slots recognised, variant)
     match: IntentMatch
+
+    @property
+    def fully_recognised(self) -> bool:
+        return bool(self.score[0])
 
 
 def _alternation(forms: list[str]) -> str:
@@ -234,7 +241,7 @@ class UtteranceResolver:
         invocation = re.escape(normalize(model.invocation_name))
         self._launch = re.compile(rf"^{_LAUNCH_VERBS} {invocation}$")
         self._one_shot = (
-            re.compile(rf"^{_ONE_SHOT_VERBS} {invocation} (?:{_CONNECTING_WORDS} )?(?P<rest>.+)$"),
+            re.compile(rf"^{_ONE_SHOT_VERBS} {invocation} (?:(?P<connector>{_CONNECTING_WORDS}) )?(?P<rest>.+)$"),
             re.compile(rf"^(?P<rest>.+) {_SUFFIX_CONNECTORS} {invocation}$"),
         )
 
@@ -260,7 +267,7 @@ class UtteranceResolver:
         strict_parts: list[str] = []
         loose_parts: list[str] = []
         captured: list[Slot] = []
-        literal_chars = 0
+        literal_chars = literal_words = 0
         words: set[str] = set()
         for piece in re.split(r"(\{[^{}]+\})", sample):
             if piece.startswith("{") and piece.endswith("}"):
@@ -271,11 +278,12 @@ class UtteranceResolver:
                 loose_parts.append("(.+?)")
             elif literal := normalize(piece):
                 literal_chars += len(literal)
+                literal_words += len(literal.split())
                 words.update(literal.split())
                 strict_parts.append(re.escape(literal))
                 loose_parts.append(re.escape(literal))
         return _SamplePattern(
-            intent=intent, literal_chars=literal_chars, words=frozenset(words), slots=tuple(captured),
+            intent=intent, literal_chars=literal_chars, literal_words=literal_words, words=frozenset(words), slots=tuple(captured),
             loose_source="^" + " ".join(loose_parts) + "$",
             strict_source="^" + " ".join(strict_parts) + "$",
         )
@@ -289,10 +297,10 @@ class UtteranceResolver:
         for text in variants:
             for pattern in self._one_shot:
                 if found := pattern.match(text):
-                    return self._understood(True, self.match_intent(found.group("rest")))
+                    return self._understood(True, self._one_shot_intent(found))
         if elicitation is None:
             return self._understood(False, self.match_intent(utterance))
-        found = self.match_elicited(utterance, elicitation) or self.match_intent(utterance)
+        found = self.match_elicited(utterance, elicitation)
         if found.name != elicitation.intent:
             return self._understood(False, found)
         # The answer, or another phrasing of the elicited intent itself: the same dialog goes on.
@@ -300,17 +308,32 @@ class UtteranceResolver:
         answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
         return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
 
+    def _one_shot_intent(self, found: re.Match[str]) -> IntentMatch:
+        """"ask hip helper about tendinitis": samples may hold the connecting word ("about {condition}")
+        or not ("{condition}"), so the rest is tried with it first, then without."""
+        rest, connector = found.group("rest"), found.groupdict().get("connector")
+        if connector and (with_connector := self._best(f"{connector} {rest}", self._patterns)) is not None:
+            return with_connector
+        return self.match_intent(rest)
+
     def _understood(self, invoked: bool, intent: IntentMatch) -> Understanding:
         state = "STARTED" if intent.name in self._model.dialog_intents else None
         return Understanding(invoked=invoked, intent=intent, dialog_state=state)
 
-    def match_elicited(self, utterance: str, elicitation: Elicitation) -> IntentMatch | None:
-        """The answer to an elicited slot, from that slot's samples, or None to match the whole model.
+    def match_elicited(self, utterance: str, elicitation: Elicitation) -> IntentMatch:
+        """What an utterance means while a slot is elicited: that slot's samples are heard first.
 
         A sample made only of slots counts only when the values are recognised, so anything else the
-        user says ("I fell and can't stand") still reaches the intent the model has for it.
+        user says ("I fell and can't stand") still reaches the intent the model has for it. And a
+        sentence the whole model understands fully ("it hurts on the outside of my hip when I run")
+        beats a slot sample that only half understands it.
         """
-        return self._best(utterance, self._slot_patterns.get((elicitation.intent, elicitation.slot), ()))
+        answer = self._best_candidate(utterance, self._slot_patterns.get((elicitation.intent, elicitation.slot), ()),
+                                      eliciting=True)
+        whole = self._best_candidate(utterance, self._patterns)
+        if answer is not None and not (whole is not None and whole.fully_recognised and not answer.fully_recognised):
+            return answer.match
+        return whole.match if whole is not None else self.match_intent(utterance)
 
     def match_intent(self, utterance: str) -> IntentMatch:
         """The intent an utterance spoken inside the skill's session goes to."""
@@ -323,14 +346,19 @@ class UtteranceResolver:
         )
 
     def _best(self, utterance: str, patterns: Sequence[_SamplePattern]) -> IntentMatch | None:
+        found = self._best_candidate(utterance, patterns)
+        return found.match if found is not None else None
+
+    def _best_candidate(self, utterance: str, patterns: Sequence[_SamplePattern], *,
+                        eliciting: bool = False) -> _Candidate | None:
         candidates = [
             candidate
             for preference, text in enumerate(reversed(self._variants(utterance)))
             for words in (frozenset(text.split()),)
             for pattern in patterns
-            if pattern.words <= words and (candidate := self._try(pattern, text, preference)) is not None
+            if pattern.words <= words and (candidate := self._try(pattern, text, preference, eliciting)) is not None
         ]
-        return max(candidates, key=lambda candidate: candidate.score).match if candidates else None
+        return max(candidates, key=lambda candidate: candidate.score) if candidates else None
 
     @staticmethod
     def _variants(utterance: str) -> list[str]:
@@ -340,7 +368,7 @@ class UtteranceResolver:
         forms += [spell_out_digits(form) for form in forms]
         return list(dict.fromkeys(forms))
 
-    def _try(self, pattern: _SamplePattern, text: str, preference: int) -> _Candidate | None:
+    def _try(self, pattern: _SamplePattern, text: str, preference: int, eliciting: bool) -> _Candidate | None:
         loose = pattern.loose.match(text)
         if loose is None:  # the strict pattern only ever matches a subset of the loose one
             return None
@@ -351,17 +379,31 @@ class UtteranceResolver:
         if found is None:
             return None
         fills = {slot.name: SlotFill(slot.name) for slot in pattern.intent.slots}
-        recognised = 0
+        recognised = unknown_words = 0
         for slot, spoken in zip(pattern.slots, found.groups()):
             fills[slot.name], known = self._fill(slot, spoken)
             recognised += known
+            unknown_words += 0 if known else len(spoken.split())
         all_recognised = recognised == len(pattern.slots)
-        if not pattern.literal_chars and not all_recognised:
-            return None  # the same rule for built-in slots: "{time}" takes "seven am", not "tell me a joke"
+        if not all_recognised and not self._carried(pattern, unknown_words, eliciting):
+            return None
         # The strict pattern only knows custom values: a built-in slot it captured as free text that
         # Alexa cannot convert ("at the park" as a TIME) is no better than ER_SUCCESS_NO_MATCH.
         score = (all_recognised, pattern.literal_chars, recognised, preference)
         return _Candidate(score, IntentMatch(pattern.intent.name, fills))
+
+    @staticmethod
+    def _carried(pattern: _SamplePattern, unknown_words: int, eliciting: bool) -> bool:
+        """Whether the sample says enough around an unrecognised value for Alexa to take it.
+
+        "{time}" takes "seven am", not "tell me a joke"; "what's {condition}" is too little to carry
+        "the score in the game" (Alexa calls that out of domain), while "my {location} hurts" carries
+        "elbow" and "my hip is {feeling}" carries a whole sentence, which the red-flag scan then reads.
+        While a slot is elicited, Alexa expects that slot, so any literal words carry it.
+        """
+        if pattern.literal_words >= MIN_CARRIER_WORDS or (eliciting and pattern.literal_words):
+            return True
+        return 0 < pattern.literal_words and unknown_words <= pattern.literal_words
 
     def _fill(self, slot: Slot, spoken: str) -> tuple[SlotFill, bool]:
         """The slot as Alexa fills it, and whether its value was recognised."""
