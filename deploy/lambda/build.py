@@ -40,7 +40,7 @@ def core_requirements() -> list[str]:
 
 
 def _pip(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet", *args], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "-qq", *args], check=True)
 
 
 def install_dependencies(target: Path, arch: str, bundle_boto3: bool) -> None:
@@ -112,7 +112,7 @@ def build(arch: str = "x86_64", bundle_boto3: bool = False, out: Path = ROOT / "
     note = compile_bytecode(tree)
     write_zip(tree, archive)
     files = sum(1 for path in tree.rglob("*") if path.is_file())
-    print(f"\n{archive.relative_to(ROOT)}: {archive.stat().st_size / 1e6:.2f} MB, {files} files, "
+    print(f"{archive}: {archive.stat().st_size / 1e6:.2f} MB, {files} files, "
           f"{arch}, Python {PYTHON_VERSION}, boto3 {'bundled' if bundle_boto3 else 'from the runtime'}; {note}")
     return archive
 
