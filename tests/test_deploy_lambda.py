@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from dynamodb_server import dummy_aws_environment, moto_endpoint  # noqa: F401 (fixture)
 from speech_text import heard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,3 +75,32 @@ def test_a_bare_interpreter_refuses_another_skills_event(unpacked, tmp_path):
     python = build.target_python() or sys.executable
     with pytest.raises(RuntimeError, match="VerificationError"):
         cold_start.invoke_bare(unpacked, cold_start.launch_request(skill_id="amzn1.ask.skill.other"), python, tmp_path)
+
+
+@pytest.fixture
+def lambda_runtime_boto3(tmp_path):
+    """The Lambda runtime's boto3, stood in for by this venv's copy: a directory holding only boto3 and
+    what it needs, so nothing else from the venv is importable."""
+    import boto3
+    import botocore
+    import jmespath
+    import s3transfer
+
+    runtime = tmp_path / "lambda-runtime"
+    runtime.mkdir()
+    for module in (boto3, botocore, jmespath, s3transfer):
+        (runtime / module.__name__).symlink_to(Path(module.__file__).parent)
+    return runtime
+
+
+def test_the_zip_keeps_preferences_in_dynamodb_with_the_runtimes_boto3(unpacked, lambda_runtime_boto3,
+                                                                       moto_endpoint, tmp_path):
+    python = build.target_python() or sys.executable
+    environment = {**dummy_aws_environment(), "HIP_HELPER_STORE": "dynamodb",
+                   "HIP_HELPER_DYNAMODB_TABLE": "lambda-zip-preferences", "HIP_HELPER_DYNAMODB_ENDPOINT": moto_endpoint}
+    # Each cold start gets its own empty state directory: what it remembers can only come from the table.
+    first, again = (cold_start.invoke_bare(unpacked, cold_start.launch_request(), python, tmp_path / run,
+                                           lambda_runtime_boto3, environment) for run in ("first", "again"))
+    assert "Welcome to Hip Helper" in heard(first["reply"])
+    assert heard(again["reply"]) != heard(first["reply"])  # a returning user, read back from DynamoDB
+    assert "botocore" in {name.split(".")[0] for name in again["modules"]}

@@ -24,7 +24,7 @@ SKILL_ID = "amzn1.ask.skill.cold-start"
 # Runs in the bare interpreter: -I -S means no PYTHONPATH, no user or site packages, no cwd.
 _CHILD = """
 import json, sys, time
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = sys.argv[1:2] + sys.argv[3:4]  # the zip first, as in /var/task, then the runtime's boto3
 started = time.perf_counter()
 from skill.lambda_handler import handler
 imported = time.perf_counter()
@@ -48,11 +48,14 @@ def launch_request(skill_id: str = SKILL_ID, locale: str = "en-US") -> dict:
     }
 
 
-def invoke_bare(tree: Path, event: dict, python: str, state_dir: Path) -> dict:
-    """One cold invocation; returns the reply, the timings and the modules the child imported."""
+def invoke_bare(tree: Path, event: dict, python: str, state_dir: Path,
+                runtime_path: Path | None = None, environment: dict[str, str] | None = None) -> dict:
+    """One cold invocation; returns the reply, the timings and the modules the child imported.
+    `runtime_path` stands in for what the Lambda runtime adds after /var/task (boto3)."""
     env = {"HIP_HELPER_SKILL_ID": SKILL_ID, "HIP_HELPER_DB_PATH": str(state_dir / "prefs.sqlite3"),
-           "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([python, "-I", "-S", "-c", _CHILD, str(tree), json.dumps(event)],
+           "PATH": "/usr/bin:/bin", **(environment or {})}
+    runtime = [str(runtime_path)] if runtime_path else []
+    done = subprocess.run([python, "-I", "-S", "-c", _CHILD, str(tree), json.dumps(event), *runtime],
                           env=env, capture_output=True, text=True, timeout=60)
     if done.returncode != 0:
         raise RuntimeError(f"the bare interpreter failed:\n{done.stderr[-3000:]}")
