@@ -13,7 +13,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[web]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(BIN)/python
@@ -42,19 +42,19 @@ chat: $(RUN_STAMP)
 triage-graph: $(RUN_STAMP)
 	$(BIN)/hip-helper triage-graph
 
-# What the ASK CLI / SMAPI uploads: the manifest plus the interaction model, which lives once in interaction_model/.
+# What the ASK CLI / SMAPI uploads (ask-resources.json's skillMetadata.src): the manifest plus every
+# interaction model in interaction_model/. ENDPOINT_URI sets the self-hosted HTTPS endpoint.
+ENDPOINT_URI ?= $(HIP_HELPER_ENDPOINT_URI)
 skill-package: $(RUN_STAMP)
 	$(BIN)/hip-helper check-model
-	rm -rf build/skill-package && mkdir -p build/skill-package/interactionModels/custom
-	cp deploy/skill-package/skill.json build/skill-package/
-	cp interaction_model/*.json build/skill-package/interactionModels/custom/
+	$(BIN)/python deploy/skill_package.py --endpoint-uri '$(ENDPOINT_URI)'
 
-# An AWS Lambda zip: the package, its dependencies (with DynamoDB) and the content.
+# The AWS Lambda zip (ask-resources.json's code.src is its unpacked tree, build/lambda/): core
+# dependencies as wheels for Lambda's platform. LAMBDA_ARCH=arm64 for Graviton, BUNDLE_BOTO3=1 to
+# ship boto3 instead of the runtime's.
+LAMBDA_ARCH ?= x86_64
 lambda-package: $(RUN_STAMP)
-	rm -rf build/lambda && mkdir -p build/lambda
-	$(BIN)/python -m pip install --quiet --target build/lambda '.[dynamodb]'
-	cp -r content build/lambda/content
-	cd build/lambda && ../../$(BIN)/python -m zipfile -c ../hip-helper-lambda.zip .
+	$(BIN)/python deploy/lambda/build.py --arch $(LAMBDA_ARCH) $(if $(BUNDLE_BOTO3),--bundle-boto3)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .bench build

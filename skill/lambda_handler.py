@@ -2,7 +2,9 @@
 
 Alexa invokes a Lambda function directly (no HTTP signature to check), so only the
 timestamp and skill id are verified here; the rest of the path is the web service's.
-Set HIP_HELPER_SKILL_ID, and HIP_HELPER_STORE=dynamodb with HIP_HELPER_DYNAMODB_TABLE.
+Set HIP_HELPER_SKILL_ID, and HIP_HELPER_STORE=dynamodb with HIP_HELPER_DYNAMODB_TABLE
+(infrastructure/cfn-deployer/skill-stack.yaml sets all three). Nothing on this path may import
+Flask or cryptography: the zip deploy/lambda/build.py makes does not contain them.
 """
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import http.client
+import importlib
 import logging
 import posixpath
 import socket
@@ -25,12 +26,6 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 import certifi
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.utils import CryptographyDeprecationWarning
-from cryptography.x509 import verification as x509_verification
 
 from skill import deadline as request_deadlines
 from skill.deadline import Deadline, DeadlineSocket
@@ -54,6 +49,26 @@ FAILURE_CACHE_SIZE = 1024
 _DOWNLOAD_CHUNK_BYTES = 16 * 1024
 
 log = logging.getLogger("hip_helper.verification")
+
+
+class _OnFirstUse:
+    """A module imported when one of its names is first read. Only signature checks need
+    cryptography, and the Lambda path (no HTTP signature) neither imports nor ships it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attribute: str) -> object:
+        return getattr(importlib.import_module(self._name), attribute)
+
+
+x509 = _OnFirstUse("cryptography.x509")
+x509_verification = _OnFirstUse("cryptography.x509.verification")
+hashes = _OnFirstUse("cryptography.hazmat.primitives.hashes")
+padding = _OnFirstUse("cryptography.hazmat.primitives.asymmetric.padding")
+rsa = _OnFirstUse("cryptography.hazmat.primitives.asymmetric.rsa")
+crypto_errors = _OnFirstUse("cryptography.exceptions")
+crypto_utils = _OnFirstUse("cryptography.utils")
 
 
 class VerificationError(Exception):
@@ -185,7 +200,7 @@ def mozilla_roots() -> tuple[x509.Certificate, ...]:
     """certifi's Mozilla CA bundle, parsed once per process."""
     with warnings.catch_warnings():
         # A few long-lived roots carry non-positive serial numbers; cryptography warns but accepts them.
-        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        warnings.simplefilter("ignore", crypto_utils.CryptographyDeprecationWarning)
         return tuple(x509.load_pem_x509_certificates(Path(certifi.where()).read_bytes()))
 
 
@@ -340,7 +355,9 @@ class RequestVerifier:
             raise ValueError("RequestVerifier needs the skill id: an empty one would match unset applicationIds")
         self._skill_id = skill_id
         self._verify_signature = verify_signature
-        self._store = x509_verification.Store(list(trust_roots if trust_roots is not None else mozilla_roots()))
+        # Without signatures (Lambda) no trust store is built, so cryptography is never imported.
+        self._store = (x509_verification.Store(list(trust_roots if trust_roots is not None else mozilla_roots()))
+                       if verify_signature else None)
         self._fetch_chain = fetch_chain or chain_fetcher()
         self._clock = clock
         self._signers = _SignerCache(CHAIN_CACHE_SIZE, FAILURE_CACHE_SIZE)
@@ -370,7 +387,7 @@ class RequestVerifier:
         signer = self._trusted_signer(normalize_cert_url(url), now)
         try:
             signer.public_key.verify(signature, body, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature:
+        except crypto_errors.InvalidSignature:
             raise VerificationError("signature does not match the body") from None
 
     def _trusted_signer(self, url: str, now: datetime) -> _TrustedSigner:
