@@ -57,6 +57,10 @@ class Settings:
     request_budget_seconds: float = 4.5
     # A CA bundle for Alexa's APIs instead of the system's (a test CA, a TLS-inspecting proxy).
     api_ca_bundle: str = ""
+    # Where GET /privacy and /terms are public (https://host), for the manifest's links.
+    public_base_url: str = ""
+    # Who users write to about their data; named on the privacy and terms pages.
+    contact_email: str = ""
     log_level: str = "INFO"
     # Key for the user pseudonym in logs (HMAC), so log ids can't be matched to store keys.
     # Unset: generated on first run and kept beside the preferences file.

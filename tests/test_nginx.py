@@ -436,3 +436,16 @@ def test_an_oversize_body_is_refused_by_nginx_before_it_reaches_gunicorn(product
         answer = connection.recv(4096)
     assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
     assert logged_statuses(production_stack) == [200], "only the request at the limit may reach a worker"
+
+
+def test_the_privacy_and_terms_pages_open_directly_through_the_proxy(production_stack):
+    for path in ("/privacy?locale=en-US", "/terms"):
+        connection = http.client.HTTPSConnection("127.0.0.1", production_stack.nginx_port,
+                                                 context=production_stack.tls, timeout=5)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            assert response.status == 200 and response.getheader("Content-Type") == "text/html; charset=utf-8"
+            assert response.read().startswith(b"<!DOCTYPE html>")
+        finally:
+            connection.close()
