@@ -1,6 +1,7 @@
 """Settings from HIP_HELPER_* variables; development mode never comes from the environment."""
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,8 @@ def test_chat_uses_the_checkout_state(monkeypatch):
     monkeypatch.delenv("HIP_HELPER_DB_PATH", raising=False)
     built = []
     monkeypatch.setattr(chat, "_in_process_skill", lambda settings, *rest: built.append(settings) or None)
-    chat._build_simulator(chat.ChatOptions(), None, None)
+    with ExitStack() as resources:
+        chat._build_simulator(chat.ChatOptions(), None, None, resources)
     assert built[0].db_path == CHECKOUT_DB_PATH
 
 
