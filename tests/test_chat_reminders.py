@@ -6,6 +6,7 @@ import socket
 
 import pytest
 
+from skill import request_log
 from skill.domain.content import Content
 from skill.settings import PROJECT_ROOT
 from skill.simulator import alexa_api_stub
@@ -34,6 +35,10 @@ def offline(monkeypatch, tmp_path):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", loopback_only)
+    # An in-process chat quiets the per-request log for the transcript; later tests read that log.
+    level = request_log.log.level
+    yield
+    request_log.log.setLevel(level)
 
 
 def chat(lines: list[str], **options) -> str:

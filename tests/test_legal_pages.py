@@ -1,7 +1,6 @@
 """GET /privacy and GET /terms: well-formed plain HTML from content/legal.yaml that says exactly what is stored."""
 from __future__ import annotations
 
-import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -14,7 +13,8 @@ from skill.domain.content import Content, ContentError, read_yaml
 from skill.legal import LegalPages, link_manifest, main as legal_main
 from skill.persistence import ALLOWED_ATTRIBUTES, user_key
 from skill.settings import PROJECT_ROOT, SettingsError
-from skill.simulator.chat import ChatOptions, run_chat
+# offline: a fixture (preferences in the test's own file, loopback only), so it is imported by name.
+from test_chat_reminders import chat, offline  # noqa: F401
 
 LEGAL = PROJECT_ROOT / "content" / "legal.yaml"
 MANIFEST = PROJECT_ROOT / "deploy" / "skill-package" / "skill.json"
@@ -99,13 +99,10 @@ def test_the_privacy_page_states_the_hashed_key_no_symptoms_deletion_and_contact
     assert re.fullmatch(r"[0-9a-f]{64}", digest) and "PAGE-CLAIM" not in digest  # what "a SHA-256 hash" claims
 
 
-def test_the_deletion_phrase_on_the_page_really_deletes(client, tmp_path, monkeypatch):
+def test_the_deletion_phrase_on_the_page_really_deletes(client, offline):
     phrase = re.search(r'Say "Alexa, (ask hip helper to forget me)"', text_of(parsed(client.get("/privacy")))).group(1)
-    monkeypatch.setenv("HIP_HELPER_DB_PATH", str(tmp_path / "prefs.sqlite3"))
-    out = io.StringIO()
-    assert run_chat(ChatOptions(), stdin=io.StringIO(f"{phrase}\nyes\n"), stdout=out) == 0
     done = Content.load(PROJECT_ROOT / "content").say("prompts.forget_me_done")
-    assert f"Alexa: {done}" in out.getvalue(), out.getvalue()
+    assert f"Alexa: {done}" in chat([phrase, "yes"])
 
 
 def test_without_a_configured_contact_the_pages_say_where_to_write(signer, tmp_path):
