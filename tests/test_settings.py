@@ -67,7 +67,9 @@ def test_make_run_prints_where_the_preferences_file_is(tmp_path):
     from test_serving import environment, free_port
 
     port = free_port()
-    env = {key: value for key, value in environment(tmp_path).items() if key != "HIP_HELPER_DB_PATH"}
+    # No configured path, as after a fresh clone; a given log secret keeps the test from writing to the checkout.
+    env = {key: value for key, value in environment(tmp_path, HIP_HELPER_LOG_SECRET="test").items()
+           if key != "HIP_HELPER_DB_PATH"}
     process = subprocess.Popen([sys.executable, "-m", "skill", "serve", "--dev", "--port", str(port)],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
