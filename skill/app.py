@@ -1,4 +1,4 @@
-"""The Flask web service Alexa calls: POST /alexa, GET /healthz.
+"""The Flask web service Alexa calls: POST /alexa, GET /healthz; and GET /privacy, GET /terms for people.
 
 Flow of one request, each step once: size limit -> the door (strict JSON, depth, field
 types) -> verification
@@ -14,12 +14,15 @@ from flask import Flask, Response, request
 
 from skill.deadline import request_budget
 from skill.door import Refused, admit
+from skill.legal import LegalPages
 from skill.request_log import RequestLog
 from skill.runtime import InvalidRequest, SkillRuntime
 from skill.settings import Settings
 from skill.verification import RequestVerifier, VerificationError
 
 MAX_BODY_BYTES = 256 * 1024
+# The legal pages change only with a deployment: let browsers and the Alexa app cache them a day.
+LEGAL_CACHE_SECONDS = 24 * 3600
 
 def _json_response(payload: dict, status: int = 200) -> Response:
     return Response(json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
     runtime = runtime or SkillRuntime.from_settings(settings)
     verifier = verifier or RequestVerifier.from_settings(settings)
     request_log = RequestLog(settings.log_pseudonym_key())
+    legal = LegalPages.load(settings.content_dir / "legal.yaml", settings.contact_email)
 
     app = Flask("hip_helper")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -60,6 +64,17 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
     @app.get("/healthz")
     def healthz() -> Response:
         return _json_response({"status": "ok", "skill": "hip-helper"})
+
+    @app.get("/privacy", defaults={"page": "privacy"})
+    @app.get("/terms", defaults={"page": "terms"})
+    def legal_page(page: str) -> Response:
+        # For people, not Alexa: no signature, the same words for everyone, so cacheable.
+        response = Response(legal.render(page, request.args.get("locale")), mimetype="text/html")
+        response.headers["Content-Security-Policy"] = "default-src 'none'"
+        response.cache_control.public = True
+        response.cache_control.max_age = LEGAL_CACHE_SECONDS
+        response.add_etag()
+        return response.make_conditional(request)
 
     @app.post("/alexa")
     def alexa() -> Response:

@@ -36,7 +36,7 @@ def serve(args: argparse.Namespace) -> int:
             settings = Settings.from_env(dev_mode=True, skill_id=DEV_SKILL_ID)
         app = create_app(settings)
         print(f"Hip Helper in DEVELOPMENT mode on http://{host}:{port}/alexa: loopback only, signature check OFF, "
-              f"timestamp and skill id ({settings.skill_id}) checked", flush=True)
+              f"timestamp and skill id ({settings.skill_id}) checked; preferences in {settings.db_path}", flush=True)
         app.run(host=host, port=port, threaded=True)
         return 0
     settings = Settings.from_env()

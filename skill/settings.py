@@ -18,6 +18,16 @@ DEV_SKILL_ID = "amzn1.ask.skill.00000000-0000-4000-8000-000000000000"
 CODE_ONLY = frozenset({"dev_mode"})
 
 
+def production_db_path() -> Path:
+    """Production's preferences file: one per machine account, outside any checkout."""
+    return Path.home() / ".local/state/hip-helper/preferences.sqlite3"
+
+
+# Development mode and `hip-helper chat` keep state in the checkout (ignored by git), so two clones
+# never share preferences and a fresh clone never hears "Welcome back".
+CHECKOUT_DB_PATH = PROJECT_ROOT / ".state" / "preferences.sqlite3"
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message is one line for the operator."""
 
@@ -31,7 +41,8 @@ class Settings:
     content_dir: Path = PROJECT_ROOT / "content"
     model_dir: Path = PROJECT_ROOT / "interaction_model"
     # Embedded store for remembered preferences (never symptoms).
-    db_path: Path = field(default_factory=lambda: Path.home() / ".local/state/hip-helper/preferences.sqlite3")
+    # Unset: production_db_path(), or CHECKOUT_DB_PATH in development mode (see from_env).
+    db_path: Path = field(default_factory=production_db_path)
     # "sqlite" (default) or "dynamodb"; dynamodb needs the [dynamodb] extra.
     store: str = "sqlite"
     dynamodb_table: str = "hip-helper-preferences"
@@ -46,6 +57,10 @@ class Settings:
     request_budget_seconds: float = 4.5
     # A CA bundle for Alexa's APIs instead of the system's (a test CA, a TLS-inspecting proxy).
     api_ca_bundle: str = ""
+    # Where GET /privacy and /terms are public (https://host), for the manifest's links.
+    public_base_url: str = ""
+    # Who users write to about their data; named on the privacy and terms pages.
+    contact_email: str = ""
     log_level: str = "INFO"
     # Key for the user pseudonym in logs (HMAC), so log ids can't be matched to store keys.
     # Unset: generated on first run and kept beside the preferences file.
@@ -53,7 +68,10 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
-        """Read every field from HIP_HELPER_<FIELD>; keyword overrides win."""
+        """Read every field from HIP_HELPER_<FIELD>; keyword overrides win.
+
+        Development mode without a configured db_path keeps preferences in the checkout.
+        """
         environ = os.environ if environ is None else environ
         values: dict[str, object] = {}
         for f in fields(cls):
@@ -64,6 +82,8 @@ class Settings:
                 continue
             values[f.name] = cls._convert(f.name, f.type, raw)
         values.update(overrides)
+        if values.get("dev_mode") and "db_path" not in values:
+            values["db_path"] = CHECKOUT_DB_PATH
         return cls(**values)
 
     @staticmethod

@@ -37,7 +37,7 @@ from skill.alexa_api import (
 )
 from skill.domain.reminders import ReminderPlan, ReminderWords, is_stretch_reminder, plan_reminder, to_request_body
 from skill.settings import PROJECT_ROOT, Settings
-from alexa_api_server import TIME_FORMAT_ERROR, AlexaApiServer, reminder_body_problem
+from skill.simulator.alexa_api_stub import TIME_FORMAT_ERROR, AlexaApiServer, reminder_body_problem
 
 SERIALIZER = DefaultSerializer()
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.timezone.utc)

@@ -1,13 +1,17 @@
-"""deploy/nginx/hip-helper.conf in front of gunicorn: slow or stalled clients never reach a sync worker.
+"""deploy/nginx/hip-helper.conf in front of gunicorn: slow or stalled clients never reach a sync worker,
+signed requests pass through byte for byte, oversize ones stop at the proxy.
 
 Real nginx (on a high port, with a throw-away certificate) and real gunicorn with
-deploy/gunicorn.conf.py; the app runs in development mode so plain requests get real answers.
+deploy/gunicorn.conf.py. The slow-client tests run the app in development mode so plain requests
+get real answers; the signature tests run it in production mode, trusting the test PKI (tests/pki.py).
+Under CI (env CI set) a missing nginx fails these tests instead of skipping them.
 """
 from __future__ import annotations
 
 import http.client
 import ipaddress
 import json
+import os
 import re
 import runpy
 import shutil
@@ -30,6 +34,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from alexa_requests import AlexaSession
+from pki import SKILL_ID, CertHost, build_signer
+from skill.app import MAX_BODY_BYTES
 from skill.settings import DEV_SKILL_ID, Settings
 from speech_text import heard
 from test_serving import environment, free_port, wait_for_health
@@ -41,12 +47,37 @@ ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "deploy" / "nginx" / "hip-helper.conf"
 ALEXA_DEADLINE = 8.0  # seconds Alexa waits for the whole response
 SLOW_CLIENTS = 12
+# Where the production app factory finds the test PKI: its trust root and the chain "Alexa" publishes.
+PKI_DIR_VARIABLE = "NGINX_TEST_PKI_DIR"
 
 
 def dev_app():
     """gunicorn's app factory for these tests (`test_nginx:dev_app()`): development mode, no signatures."""
     from skill.app import create_app
     return create_app(Settings.from_env(dev_mode=True, skill_id=DEV_SKILL_ID))
+
+
+def production_app():
+    """`test_nginx:production_app()`: production mode, verifying signatures against the test root in
+    $NGINX_TEST_PKI_DIR, whose chain it "downloads" from memory, as tests/conftest.py does."""
+    from skill.app import create_app
+    from skill.verification import RequestVerifier
+
+    directory = Path(os.environ[PKI_DIR_VARIABLE])
+    root = x509.load_pem_x509_certificate((directory / "root.pem").read_bytes())
+    chain = CertHost(files={(directory / "chain-url").read_text(): (directory / "chain.pem").read_bytes()})
+    verifier = RequestVerifier(skill_id=SKILL_ID, trust_roots=[root], fetch_chain=chain)
+    return create_app(Settings.from_env(skill_id=SKILL_ID), verifier=verifier)
+
+
+def publish_test_pki(directory: Path) -> Path:
+    """The signer's root, chain and chain URL as files a gunicorn process can read."""
+    signer = build_signer()
+    directory.mkdir()
+    (directory / "root.pem").write_bytes(signer.root.public_bytes(serialization.Encoding.PEM))
+    (directory / "chain.pem").write_bytes(signer.chain_pem)
+    (directory / "chain-url").write_text(signer.url)
+    return directory
 
 
 def self_signed(directory: Path) -> tuple[Path, Path]:
@@ -83,6 +114,7 @@ class Stack:
     nginx_port: int
     gunicorn_port: int
     tls: ssl.SSLContext
+    cert: Path  # the throw-away certificate nginx presents
     gunicorn: subprocess.Popen
     nginx: subprocess.Popen
 
@@ -92,10 +124,11 @@ class Stack:
         return self.gunicorn.communicate(timeout=15)[0]
 
 
-def start_gunicorn(tmp_path: Path, port: int, workers: int = 2) -> subprocess.Popen:
-    env = environment(tmp_path, HIP_HELPER_BIND=f"127.0.0.1:{port}", HIP_HELPER_WORKERS=str(workers))
+def start_gunicorn(tmp_path: Path, port: int, workers: int = 2, app: str = "test_nginx:dev_app()",
+                   **env_values: str) -> subprocess.Popen:
+    env = environment(tmp_path, HIP_HELPER_BIND=f"127.0.0.1:{port}", HIP_HELPER_WORKERS=str(workers), **env_values)
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",
-                                "--pythonpath", "tests", "test_nginx:dev_app()"], env=env, cwd=ROOT,
+                                "--pythonpath", "tests", app], env=env, cwd=ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_for_health(port, process)
     return process
@@ -137,23 +170,50 @@ def get_health(port: int, tls: ssl.SSLContext) -> tuple[int, bytes]:
         connection.close()
 
 
-@pytest.fixture
-def stack(tmp_path) -> Stack:
-    if NGINX is None:
-        pytest.skip("nginx is not installed (apt-get install nginx; .ci/run installs it)")
+def require_nginx() -> None:
+    if NGINX is not None:
+        return
+    message = "nginx is not installed (apt-get install nginx; .ci/run installs it)"
+    if os.environ.get("CI"):
+        pytest.fail(message + ": CI must run the proxy tests")
+    pytest.skip(message)
+
+
+def start_stack(tmp_path: Path, **gunicorn_options) -> Stack:
+    require_nginx()
     gunicorn_port, nginx_port = free_port(), free_port()
-    gunicorn = start_gunicorn(tmp_path, gunicorn_port)
+    gunicorn = start_gunicorn(tmp_path, gunicorn_port, **gunicorn_options)
     try:
         nginx, tls = start_nginx(tmp_path, nginx_port, gunicorn_port)
     except BaseException:
         gunicorn.kill()
         gunicorn.communicate()
         raise
-    yield Stack(nginx_port, gunicorn_port, tls, gunicorn, nginx)
-    for process in (nginx, gunicorn):
+    return Stack(nginx_port, gunicorn_port, tls, tmp_path / "cert.pem", gunicorn, nginx)
+
+
+def stop_stack(stack: Stack) -> None:
+    for process in (stack.nginx, stack.gunicorn):
         if process.poll() is None:
             process.terminate()
             process.communicate(timeout=15)
+
+
+@pytest.fixture
+def stack(tmp_path) -> Stack:
+    """Development mode behind nginx: unsigned requests get real answers."""
+    running = start_stack(tmp_path)
+    yield running
+    stop_stack(running)
+
+
+@pytest.fixture
+def production_stack(tmp_path) -> Stack:
+    """Production mode behind nginx: every request's signature is checked against the test root."""
+    running = start_stack(tmp_path, app="test_nginx:production_app()",
+                          **{PKI_DIR_VARIABLE: str(publish_test_pki(tmp_path / "pki"))})
+    yield running
+    stop_stack(running)
 
 
 def launch_body() -> bytes:
@@ -278,3 +338,114 @@ def test_a_body_shorter_than_its_content_length_is_refused_by_nginx_not_a_worker
     assert "Traceback" not in output and "WORKER TIMEOUT" not in output, output
     statuses = [json.loads(line).get("status") for line in output.splitlines() if line.startswith("{")]
     assert statuses == [200], f"only the follow-up request should reach a worker: {output}"
+
+
+# --- The production config, read and run --------------------------------------------------------
+
+def directives(name: str) -> list[str]:
+    """The values of every `name ...;` directive in the site file, comments ignored."""
+    text = re.sub(r"#[^\n]*", "", SITE.read_text())
+    return [value.strip() for value in re.findall(rf"(?:^|[;{{}}\s]){name}\s+([^;]*);", text)]
+
+
+def seconds(value: str) -> float:
+    number, unit = re.fullmatch(r"(\d+)(ms|s)?", value).groups()
+    return int(number) / 1000 if unit == "ms" else float(number)
+
+
+def test_the_site_allows_tls_1_2_and_later_only_and_talks_http_1_1_to_gunicorn():
+    assert directives("ssl_protocols") == ["TLSv1.2 TLSv1.3"]
+    assert directives("proxy_http_version") == ["1.1"]
+
+
+def test_the_body_limit_is_the_apps_and_nothing_logs_or_rewrites_the_body():
+    assert [seconds(v.rstrip("k")) * 1024 for v in directives("client_max_body_size")] == [MAX_BODY_BYTES]
+    assert directives("client_body_buffer_size") == directives("client_max_body_size")
+    assert "$request_body" not in SITE.read_text()
+    assert not directives("proxy_set_body") and not directives("log_format")
+    assert directives("access_log") == ["off"]
+
+
+def test_every_deadline_is_well_inside_alexas_eight_seconds():
+    timeouts = {name: directives(name) for name in ("client_header_timeout", "client_body_timeout", "send_timeout",
+                                                    "proxy_connect_timeout", "proxy_send_timeout",
+                                                    "proxy_read_timeout")}
+    assert all(len(values) == 1 for values in timeouts.values()), timeouts
+    longest = max(seconds(values[0]) for values in timeouts.values())
+    gunicorn_timeout = runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))["timeout"]
+    assert gunicorn_timeout < seconds(directives("proxy_read_timeout")[0]) <= longest <= ALEXA_DEADLINE - 1.5
+
+
+def post_over_tls(stack: Stack, body: bytes, headers: dict[str, str],
+                  tls_version: ssl.TLSVersion | None = None) -> tuple[int, bytes]:
+    context = stack.tls
+    if tls_version is not None:
+        context = ssl.create_default_context(cafile=str(stack.cert))
+        context.minimum_version = context.maximum_version = tls_version
+    connection = http.client.HTTPSConnection("127.0.0.1", stack.nginx_port, context=context, timeout=ALEXA_DEADLINE)
+    try:
+        connection.request("POST", "/alexa", body=body, headers={"Content-Type": "application/json", **headers})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def signed_launch(*, indent: int | None = None) -> tuple[bytes, dict[str, str]]:
+    session = AlexaSession(None, None, SKILL_ID, user_id=f"amzn1.ask.account.NGINX-TEST-{uuid.uuid4()}")
+    body = json.dumps(session.envelope({"type": "LaunchRequest"}), indent=indent).encode("utf-8")
+    return body, build_signer().sign(body)
+
+
+def logged_statuses(stack: Stack) -> list[int]:
+    output = stack.gunicorn_output()
+    assert "Traceback" not in output, output
+    return [json.loads(line).get("status") for line in output.splitlines() if line.startswith("{")]
+
+
+def test_a_signed_request_passes_through_tls_byte_for_byte_and_is_answered(production_stack):
+    # Unusual but valid layout: any re-encoding on the way would break the signature.
+    body, headers = signed_launch(indent=3)
+    status, answer = post_over_tls(production_stack, body, headers, tls_version=ssl.TLSVersion.TLSv1_2)
+    assert status == 200, answer
+    assert heard(json.loads(answer)).startswith("Welcome to Hip Helper")
+    assert logged_statuses(production_stack) == [200]
+
+
+def test_a_body_changed_after_signing_is_refused_by_the_app(production_stack):
+    body, headers = signed_launch()
+    tampered = body.replace(b"NGINX-TEST-", b"NGINX-EVIL-")
+    assert tampered != body and len(tampered) == len(body)
+    status, answer = post_over_tls(production_stack, tampered, headers)
+    assert status == 400
+    assert json.loads(answer)["error"].startswith("request verification failed")
+    assert logged_statuses(production_stack) == [400]
+
+
+def test_an_oversize_body_is_refused_by_nginx_before_it_reaches_gunicorn(production_stack):
+    body, _ = signed_launch()
+    at_limit = body[:-1] + b" " * (MAX_BODY_BYTES - len(body)) + b"}"
+    assert len(at_limit) == MAX_BODY_BYTES
+    over = at_limit[:-1] + b" }"
+    status, _ = post_over_tls(production_stack, at_limit, build_signer().sign(at_limit))
+    assert status == 200, "a body exactly at the app's limit must get through"
+    head = (f"POST /alexa HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(over)}\r\n\r\n").encode("ascii")
+    with connect(production_stack.nginx_port, production_stack.tls, timeout=5) as connection:
+        connection.sendall(head)  # nginx judges the declared length; the body is never read
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+    assert logged_statuses(production_stack) == [200], "only the request at the limit may reach a worker"
+
+
+def test_the_privacy_and_terms_pages_open_directly_through_the_proxy(production_stack):
+    for path in ("/privacy?locale=en-US", "/terms"):
+        connection = http.client.HTTPSConnection("127.0.0.1", production_stack.nginx_port,
+                                                 context=production_stack.tls, timeout=5)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            assert response.status == 200 and response.getheader("Content-Type") == "text/html; charset=utf-8"
+            assert response.read().startswith(b"<!DOCTYPE html>")
+        finally:
+            connection.close()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from alexa_api_server import Fault
+from skill.simulator.alexa_api_stub import Fault
 from alexa_requests import AlexaSession
 from conftest import SKILL_ID, production_app_with
 from speech_text import heard, session_open

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 
-from alexa_api_server import TlsFiles, make_tls_files
+from skill.simulator.alexa_api_stub import TlsFiles, make_tls_files
 from pki import (ISSUED_AT, SKILL_ID, SLOT_VALUE, USER_ID, CertHost, Leaf, alexa_envelope, all_signers,
                  build_signer, encode, stranger_key)
 from skill.settings import Settings

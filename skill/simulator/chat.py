@@ -6,7 +6,9 @@ import logging
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -177,15 +179,27 @@ def _in_process_skill(settings: Settings, verbose: bool) -> Transport:
     return InProcessTransport.for_settings(settings)
 
 
+def _local_alexa_apis(resources: ExitStack) -> tuple[dict[str, str], dict[str, str]]:
+    """Start the Reminders and Settings stand-in for this chat: the settings and device fields that point at it."""
+    from skill.simulator.alexa_api_stub import AlexaApiServer  # only in-process chats need it
+
+    stub = resources.enter_context(AlexaApiServer(Path(resources.enter_context(tempfile.TemporaryDirectory()))))
+    return {"api_ca_bundle": str(stub.ca_path)}, {"api_endpoint": stub.base_url, "api_access_token": stub.token}
+
+
 def _build_simulator(options: ChatOptions, replay: ReplayScript | None,
-                     transport: Transport | None) -> Simulator:
+                     transport: Transport | None, resources: ExitStack) -> Simulator:
     skill_id = options.skill_id or (replay.skill_id if replay else DEV_SKILL_ID)
     locale = options.locale or (replay.locale if replay else "en-US")
     settings = Settings.from_env(skill_id=skill_id, dev_mode=True)
     model = load_model(options.model or settings.model_dir / f"{locale}.json")
+    device = DeviceProfile(locale=locale, skill_id=skill_id, screen=options.screen)
+    if transport is None and not options.url and not options.api_endpoint:
+        # In-process, Alexa's APIs are local too: reminders work offline; --api-endpoint reaches real ones.
+        settings_fields, device_fields = _local_alexa_apis(resources)
+        settings, device = replace(settings, **settings_fields), replace(device, **device_fields)
     if transport is None:
         transport = HttpTransport(options.url) if options.url else _in_process_skill(settings, options.verbose)
-    device = DeviceProfile(locale=locale, skill_id=skill_id, screen=options.screen)
     overrides = {"user_id": options.user_id, "api_endpoint": options.api_endpoint}
     device = replace(device, **{name: value for name, value in overrides.items() if value})
     return Simulator(UtteranceResolver(model, skill_id), transport, device)
@@ -200,9 +214,15 @@ def run_chat(options: ChatOptions, *, transport: Transport | None = None, stdin:
              stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run the chat; `transport` replaces the in-process app or --url (tests bring a stand-in skill)."""
     stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    with ExitStack() as resources:
+        return _run_chat(options, transport, resources, stdin, stdout, stderr)
+
+
+def _run_chat(options: ChatOptions, transport: Transport | None, resources: ExitStack, stdin: TextIO,
+              stdout: TextIO, stderr: TextIO) -> int:
     try:
         replay = ReplayScript.load(options.replay) if options.replay else None
-        simulator = _build_simulator(options, replay, transport)
+        simulator = _build_simulator(options, replay, transport, resources)
     except (ReplayError, ModelError, SettingsError) as error:
         stderr.write(f"error: {error}\n")
         return EXIT_USAGE

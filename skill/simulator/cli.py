@@ -45,7 +45,8 @@ def _add_chat(subparsers: argparse._SubParsersAction) -> None:
     chat.add_argument("--locale", help="request locale (default: the replay file's, else en-US)")
     chat.add_argument("--skill-id", help="applicationId to send (default: the replay file's, else the dev id)")
     chat.add_argument("--user-id", help="userId to send")
-    chat.add_argument("--api-endpoint", help="context.System.apiEndpoint to send")
+    chat.add_argument("--api-endpoint", help="Alexa API endpoint (context.System.apiEndpoint) for reminders and "
+                                             "settings; default in-process: a local stand-in, so they work offline")
     chat.add_argument("--model", type=Path, help="interaction model JSON (default: the model dir's <locale>.json)")
     chat.add_argument("--replay", type=Path, metavar="FILE", help="replay an `ask dialog` replay file first")
     chat.add_argument("--record", type=Path, metavar="FILE", help="write what was typed as an `ask dialog` replay file")
