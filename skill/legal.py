@@ -3,14 +3,12 @@
 Plain, well-formed HTML: no scripts, no styles, a lang attribute, a title and headings. The stored-data
 list is built from the persistence allow-list, so a stored attribute without a sentence cannot ship.
 
-`python -m skill.legal link-manifest FILE` points a skill.json's privacy and terms URLs at
-HIP_HELPER_PUBLIC_BASE_URL, for the skill-package build.
+`link_manifest` points a skill.json's privacy and terms URLs at HIP_HELPER_PUBLIC_BASE_URL, for the
+skill-package build (deploy/skill_package.py).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -19,7 +17,7 @@ from urllib.parse import quote
 
 from skill.domain.content import ContentError, read_yaml, validate_item
 from skill.persistence import ALLOWED_ATTRIBUTES
-from skill.settings import ENV_PREFIX, Settings, SettingsError
+from skill.settings import ENV_PREFIX, SettingsError
 
 PAGES = ("privacy", "terms")
 DEFAULT_LAYER = "default"
@@ -122,26 +120,3 @@ def link_manifest(manifest: dict[str, Any], base_url: str) -> dict[str, Any]:
         urls["privacyPolicyUrl"] = page_url(base_url, "privacy", locale)
         urls["termsOfUseUrl"] = page_url(base_url, "terms", locale)
     return linked
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m skill.legal", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    link = commands.add_parser("link-manifest", help=f"rewrite FILE's privacy and terms URLs under "
-                                                     f"{ENV_PREFIX}PUBLIC_BASE_URL, in place")
-    link.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
-    try:
-        base_url = Settings.from_env().public_base_url
-        if not base_url:
-            raise SettingsError(f"set {ENV_PREFIX}PUBLIC_BASE_URL to where /privacy and /terms are served")
-        manifest = json.loads(args.file.read_text(encoding="utf-8"))
-        args.file.write_text(json.dumps(link_manifest(manifest, base_url), indent=2) + "\n", encoding="utf-8")
-    except (OSError, ValueError, KeyError) as error:
-        print(f"skill.legal: {args.file}: {error}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
@@ -10,7 +11,7 @@ import pytest
 
 from conftest import SKILL_ID, production_app_with
 from skill.domain.content import Content, ContentError, read_yaml
-from skill.legal import LegalPages, link_manifest, main as legal_main
+from skill.legal import LegalPages, link_manifest
 from skill.persistence import ALLOWED_ATTRIBUTES, user_key
 from skill.settings import PROJECT_ROOT, SettingsError
 # offline: a fixture (preferences in the test's own file, loopback only), so it is imported by name.
@@ -139,7 +140,7 @@ def test_a_locale_layer_overrides_only_what_it_names(tmp_path):
     assert text_of(british.find("body")).replace("notice", "policy") == text_of(default.find("body"))
 
 
-def test_the_manifest_links_both_pages_for_every_locale_under_the_public_base_url(monkeypatch, tmp_path):
+def test_the_manifest_links_both_pages_for_every_locale_under_the_public_base_url(tmp_path):
     manifest = json.loads(MANIFEST.read_text())
     linked = link_manifest(manifest, "https://skill.example.org/")
     for locale, urls in linked["manifest"]["privacyAndCompliance"]["locales"].items():
@@ -148,13 +149,11 @@ def test_the_manifest_links_both_pages_for_every_locale_under_the_public_base_ur
     with pytest.raises(SettingsError, match="https"):
         link_manifest(manifest, "http://skill.example.org")
 
-    copy = tmp_path / "skill.json"
-    copy.write_text(MANIFEST.read_text())
-    monkeypatch.setenv("HIP_HELPER_PUBLIC_BASE_URL", "https://skill.example.org")
-    assert legal_main(["link-manifest", str(copy)]) == 0
-    assert json.loads(copy.read_text()) == linked
-    monkeypatch.delenv("HIP_HELPER_PUBLIC_BASE_URL")
-    assert legal_main(["link-manifest", str(copy)]) == 2
+    sys.path.insert(0, str(PROJECT_ROOT / "deploy"))
+    import skill_package  # deploy/skill_package.py: what `make skill-package` runs
+    out = skill_package.build(out=tmp_path / "pkg", public_base_url="https://skill.example.org/")
+    assert json.loads((out / "skill.json").read_text())["manifest"]["privacyAndCompliance"] == \
+        linked["manifest"]["privacyAndCompliance"]
 
 
 def test_the_checked_in_manifest_already_uses_the_served_paths():
