@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
+from skill.handlers import stretching
 from skill.handlers.base import Handler
 from skill.handlers.triage import ask, current_question
 from skill.handlers.turn import OFFER_TRIAGE, Turn
-from skill.session_state import TRIAGE
+from skill.session_state import ROUTINE, TRIAGE
 
 
 class SessionEnded(Handler):
@@ -75,7 +76,22 @@ class Repeat(Handler):
         question = current_question(turn)
         if question:
             return ask(turn, question, [], slowly=True)
+        routine = turn.session.get(ROUTINE)
+        if routine:
+            return stretching.say_step(turn, routine["id"], routine["step"], [])
         return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
+
+
+class Thanks(Handler):
+    """"Thanks": a short reply, and back to the question if one is waiting."""
+
+    intents = frozenset({"ThanksIntent"})
+
+    def answer(self, turn: Turn) -> Response:
+        question = current_question(turn)
+        if question:
+            return ask(turn, question, [turn.text("prompts.thanks")])
+        return turn.ask_more([turn.text("prompts.thanks")], "prompts.questions.anything_else")
 
 
 class StartOver(Handler):
