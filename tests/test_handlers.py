@@ -6,6 +6,7 @@ the card, and the session attributes that travel back to Alexa.
 import pytest
 
 from skill.domain.content import Content
+from skill.domain.triage import TriageEngine
 from skill.settings import PROJECT_ROOT
 from speech_text import heard, reprompt, session_open
 
@@ -160,3 +161,52 @@ def test_skill_event_out_of_session_is_answered_silently(alexa):
     del envelope["session"]
     reply = alexa.post(envelope)
     assert "outputSpeech" not in reply["response"]
+
+
+def test_tell_me_more_says_the_rest_of_the_last_answer(alexa):
+    alexa.launch()
+    answer = alexa.intent("CausesIntent")
+    assert heard(answer).endswith(CONTENT.say("prompts.questions.more_on_that"))
+    assert CONTENT.more("answers.causes") not in heard(answer)
+    more = alexa.intent("MoreInfoIntent")
+    assert CONTENT.more("answers.causes") in heard(more) and CONTENT.say("answers.causes") not in heard(more)
+    assert session_open(more)
+    assert_guidance(more)
+
+
+def test_yes_to_more_on_that_says_the_rest(alexa):
+    alexa.launch()
+    alexa.intent("PreventionIntent")
+    more = alexa.intent("AMAZON.YesIntent")
+    assert CONTENT.more("answers.prevention") in heard(more)
+    assert_guidance(more)
+
+
+def test_tell_me_more_with_nothing_more_says_so(alexa):
+    alexa.launch()
+    reply = alexa.intent("MoreInfoIntent")
+    assert CONTENT.say("prompts.no_more") in heard(reply) and session_open(reply)
+    assert_guidance(reply)
+
+
+def test_thanks_gets_a_short_reply_and_keeps_the_session_open(alexa):
+    alexa.launch()
+    reply = alexa.intent("ThanksIntent")
+    assert heard(reply).startswith(CONTENT.say("prompts.thanks")) and session_open(reply)
+    assert_guidance(reply)
+
+
+def test_thanks_mid_triage_goes_back_to_the_question(alexa):
+    question = alexa.intent("StartTriageIntent")
+    reply = alexa.intent("ThanksIntent")
+    first_question = TriageEngine.load(PROJECT_ROOT / "content" / "triage.yaml").start().question.prompt
+    assert heard(reply).startswith(CONTENT.say("prompts.thanks"))
+    assert heard(reply).endswith(first_question) and CONTENT.say("prompts.triage_intro") not in heard(reply)
+    assert reply["sessionAttributes"]["triage"] == question["sessionAttributes"]["triage"]
+
+
+def test_asking_when_hip_pain_is_an_emergency_speaks_the_emergency_signs(alexa):
+    reply = alexa.intent("EmergencySignsIntent")
+    assert CONTENT.say("answers.emergency_signs") in heard(reply)
+    assert session_open(reply)
+    assert_guidance(reply, full=True)
