@@ -49,10 +49,16 @@ class Help(Handler):
     intents = frozenset({"AMAZON.HelpIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        question = current_question(turn)
-        if question:
-            return ask(turn, question, [turn.text("prompts.help_in_triage")])
-        return turn.ask_more([turn.text("prompts.help")])
+        return say_then_ask_again(turn, "prompts.help_in_triage", "prompts.help")
+
+
+def say_then_ask_again(turn: Turn, in_triage: str, otherwise: str,
+                       question_key: str = "prompts.questions.what_next") -> Response:
+    """Say `in_triage`, then the triage question waiting; with none waiting, `otherwise` and what else."""
+    question = current_question(turn)
+    if question:
+        return ask(turn, question, [turn.text(in_triage)])
+    return turn.ask_more([turn.text(otherwise)], question_key)
 
 
 class Stop(Handler):
@@ -88,10 +94,7 @@ class Thanks(Handler):
     intents = frozenset({"ThanksIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        question = current_question(turn)
-        if question:
-            return ask(turn, question, [turn.text("prompts.thanks")])
-        return turn.ask_more([turn.text("prompts.thanks")], "prompts.questions.anything_else")
+        return say_then_ask_again(turn, "prompts.thanks", "prompts.thanks", "prompts.questions.anything_else")
 
 
 class StartOver(Handler):
