@@ -90,7 +90,8 @@ def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
         return _text(raw, MAX_TEXT)
     raw = _mapping(raw)
     values = _mapping(raw.get("values"))
-    if set(raw) != {"key", "values"} or raw["key"] not in content_keys or len(values) > 5 or not all(
+    # The key is checked as text before the lookup: a forged list or mapping can't be looked up.
+    if set(raw) != {"key", "values"} or _text(raw["key"], MAX_TEXT) not in content_keys or len(values) > 5 or not all(
             isinstance(value, (str, int)) and not isinstance(value, bool) for value in values.values()):
         raise Invalid
     return {"key": raw["key"], "values": {_text(name): _text(value, 200) if isinstance(value, str) else value
@@ -119,7 +120,7 @@ def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[st
         raise Invalid
     if sum(len(part) for part in parts if isinstance(part, str)) > MAX_TEXT:
         raise Invalid
-    if raw["urgency"] not in urgencies:
+    if not isinstance(raw["urgency"], str) or raw["urgency"] not in urgencies:
         raise Invalid
     return {"body": parts, "question": question, "reprompt": reprompt, "urgency": raw["urgency"]}
 
