@@ -210,3 +210,12 @@ def test_asking_when_hip_pain_is_an_emergency_speaks_the_emergency_signs(alexa):
     assert CONTENT.say("answers.emergency_signs") in heard(reply)
     assert session_open(reply)
     assert_guidance(reply, full=True)
+
+
+def test_a_matched_slot_without_a_value_is_not_understood_rather_than_failing(alexa, caplog):
+    forged = alexa.slot("location", "outer hip", slot_type="PainLocation", resolved_id="OUTER_HIP")
+    forged["resolutions"]["resolutionsPerAuthority"][0]["values"] = [{}]
+    reply = alexa.intent("DescribePainIntent", forged)
+    assert session_open(reply) and "location" not in reply["sessionAttributes"].get("known_answers", {})
+    assert_guidance(reply, full=True)
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]   # no handler failed

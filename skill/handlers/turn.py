@@ -148,7 +148,9 @@ class Turn:
         for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
             code = getattr(getattr(authority, "status", None), "code", None)
             if getattr(code, "value", code) == "ER_SUCCESS_MATCH" and authority.values:
-                return authority.values[0].value.id
+                # A forged match may carry no value: that is no id, not a failure.
+                slot_id = getattr(getattr(authority.values[0], "value", None), "id", None)
+                return slot_id if isinstance(slot_id, str) else None
         return None
 
     def slot_value(self, name: str) -> str | None:
