@@ -18,7 +18,7 @@ from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
 from skill.domain.speech import SpeechComposer
-from skill.domain.triage import SLOT_IDS, TriageEngine
+from skill.domain.triage import SLOT_IDS, URGENCIES, TriageEngine
 from skill.handlers import answers, privacy, reminders, session, stretching, triage
 from skill.handlers.base import Handler
 from skill.handlers.errors import CatchAll
@@ -46,6 +46,7 @@ def offers() -> dict[str, Offer]:
         OFFER_MORE: Offer(accept=session.what_next, decline=session.goodbye),
         OFFER_TRIAGE: Offer(accept=triage.start_triage, decline=triage.stop_triage),
         OFFER_RESUME_TRIAGE: Offer(accept=triage.resume_triage, decline=triage.stop_triage),
+        answers.OFFER_MORE_INFO: Offer(accept=answers.more_info, decline=session.what_next),
         stretching.OFFER_START_STRETCHES: Offer(accept=stretching.accept_start, decline=session.what_next),
         stretching.OFFER_NEXT_STRETCH: Offer(accept=stretching.accept_next, decline=stretching.pause),
         stretching.OFFER_RESUME_STRETCH: Offer(accept=stretching.resume_saved, decline=session.what_next),
@@ -81,6 +82,10 @@ def request_handlers(services: Services) -> list[Handler]:
         session.Repeat(services),
         session.StartOver(services),
         session.Launch(services),
+        # Replies about the last answer: after the stateful handlers, so "thanks" never ends a
+        # triage or a routine, and before the topics, which they would otherwise fall into.
+        answers.MoreInfo(services),
+        session.Thanks(services),
         # Questions answered from the source document.
         answers.Topic(services),
         answers.DescribePain(services),
@@ -121,7 +126,7 @@ def session_schema(services: Services) -> SessionSchema:
     return SessionSchema(
         offers=frozenset(offers()),
         routine_steps={routine: len(routines.steps(routine, outer_hip_pain=False)) for routine in routines.routine_ids},
-        slot_ids=SLOT_IDS)
+        slot_ids=SLOT_IDS, content_keys=services.content.keys(), urgencies=URGENCIES)
 
 
 def _size(value: object) -> int:

@@ -22,7 +22,7 @@ VERSION = "version"
 # Session attribute names. Session attributes live only for the session (Alexa round-trips
 # them); nothing here is ever written to the persistent store.
 GUIDANCE_HEARD = "guidance_heard"   # the full guidance was spoken this session
-LAST_REPLY = "last_reply"           # for "repeat": the answer's text parts, composed again when repeated
+LAST_REPLY = "last_reply"           # for "repeat": the answer's content keys, composed again when repeated
 PENDING_OFFER = "pending_offer"     # a yes/no offer awaiting an answer
 TRIAGE = "triage"                   # the triage engine's state while a triage runs
 KNOWN_ANSWERS = "known_answers"     # what the user described before the triage started
@@ -83,39 +83,46 @@ def _bounded_json(value: Any, depth: int) -> None:
         raise Invalid
 
 
-@dataclass(frozen=True)
-class LastReply:
-    """What "repeat" says again, as plain text parts (numbers are pauses in seconds).
+def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
+    """One thing said: a content key with its values (composed again from content), or, for text
+    that is not from content (a triage outcome), the text itself."""
+    if isinstance(raw, str):
+        return _text(raw, MAX_TEXT)
+    raw = _mapping(raw)
+    values = _mapping(raw.get("values"))
+    # The key is checked as text before the lookup: a forged list or mapping can't be looked up.
+    if set(raw) != {"key", "values"} or _text(raw["key"], MAX_TEXT) not in content_keys or len(values) > 5 or not all(
+            isinstance(value, (str, int)) and not isinstance(value, bool) for value in values.values()):
+        raise Invalid
+    return {"key": raw["key"], "values": {_text(name): _text(value, 200) if isinstance(value, str) else value
+                                          for name, value in values.items()}}
 
-    Kept as text, not SSML, so Repeat composes it again and a forged value can't be spoken raw.
+
+def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[str]) -> dict:
+    """What "repeat" says again: content keys and values (numbers are pauses in seconds).
+
+    Kept as keys, not SSML, so Repeat composes it again and a forged value can't be spoken raw.
     """
-    body: tuple[str | float, ...]
-    question: str | None
-    reprompt: str | None
-
-    def to_json(self) -> dict:
-        return {"body": list(self.body), "question": self.question, "reprompt": self.reprompt}
-
-    @classmethod
-    def parse(cls, raw: Any) -> "LastReply":
-        raw = _mapping(raw)
-        body = raw.get("body")
-        if not isinstance(body, list) or len(body) > MAX_PARTS:
-            raise Invalid
-        parts: list[str | float] = []
-        for part in body:
-            if isinstance(part, str):
-                parts.append(_text(part, MAX_TEXT))
-            elif type(part) in (int, float) and 0 <= part <= MAX_PAUSE_SECONDS:   # NaN fails both bounds
-                parts.append(part)
-            else:
+    raw = _mapping(raw)
+    body = raw.get("body")
+    if set(raw) != {"body", "question", "reprompt", "urgency"} or not isinstance(body, list) or len(body) > MAX_PARTS:
+        raise Invalid
+    parts: list[Any] = []
+    for part in body:
+        if type(part) in (int, float):
+            if not 0 <= part <= MAX_PAUSE_SECONDS:   # NaN fails both bounds
                 raise Invalid
-        question, reprompt = _optional_text(raw.get("question")), _optional_text(raw.get("reprompt"))
-        if question is not None and not question.rstrip().endswith("?"):
-            raise Invalid
-        if sum(len(part) for part in parts if isinstance(part, str)) > MAX_TEXT:
-            raise Invalid
-        return cls(tuple(parts), question, reprompt)
+            parts.append(part)
+        else:
+            parts.append(_said(part, content_keys))
+    question, reprompt = (None if raw[name] is None else _said(raw[name], content_keys) for name in ("question", "reprompt"))
+    if isinstance(question, str) and not question.rstrip().endswith("?"):
+        raise Invalid
+    if sum(len(part) for part in parts if isinstance(part, str)) > MAX_TEXT:
+        raise Invalid
+    if not isinstance(raw["urgency"], str) or raw["urgency"] not in urgencies:
+        raise Invalid
+    return {"body": parts, "question": question, "reprompt": reprompt, "urgency": raw["urgency"]}
 
 
 @dataclass(frozen=True)
@@ -124,12 +131,14 @@ class SessionSchema:
     offers: Collection[str]
     routine_steps: Mapping[str, int]           # routine id -> number of steps
     slot_ids: Mapping[str, Collection[str]]    # interaction-model slot -> its answer ids
+    content_keys: Collection[str] = ()         # what a stored reply may name
+    urgencies: Collection[str] = ()
     fields: dict[str, Callable[[Any], Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", {
             GUIDANCE_HEARD: self._flag,
-            LAST_REPLY: lambda raw: LastReply.parse(raw).to_json(),
+            LAST_REPLY: lambda raw: last_reply(raw, self.content_keys, self.urgencies),
             PENDING_OFFER: self._offer,
             TRIAGE: self._triage,
             KNOWN_ANSWERS: self._known_answers,

@@ -39,3 +39,11 @@ def alexa(production_app, signer) -> AlexaSession:
     """A device talking to the shared app; each test is a different user, so stored preferences never leak."""
     return AlexaSession(production_app.test_client(), signer, SKILL_ID,
                         user_id=f"amzn1.ask.account.TEST-{uuid.uuid4()}")
+
+
+def pytest_terminal_summary(terminalreporter):
+    """`make test` prints the word distribution the budget test measured (tests/speech_budget.py)."""
+    import speech_budget
+    if speech_budget.HEARD:
+        terminalreporter.write_sep("-", "speech budget")
+        terminalreporter.write_line(speech_budget.summary())

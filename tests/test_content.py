@@ -55,11 +55,24 @@ def test_red_flags_are_marked_supplementary(content):
     assert signs.note and "supplementary" in signs.note
 
 
-def test_guidance_forms_both_carry_emergency_and_doctor(content):
-    for key in ("guidance.full", "guidance.short"):
-        text = content.say(key)
-        assert "{emergency_number}" in text and "emergency" in text.lower(), key
-        assert "doctor" in text and "few days" in text, key
+GUIDANCE_KEYS = [key for key in Content.load(PROJECT_ROOT / "content").keys() if key.startswith("guidance.")
+                  and key.rsplit(".", 1)[1] in ("full", "short")]
+
+
+@pytest.mark.parametrize("key", GUIDANCE_KEYS)
+def test_every_guidance_form_carries_both_lines_within_its_words(content, key):
+    """Full: the first response of a session, at most 30 words, says "not a doctor". Short: at most 12."""
+    text = content.say(key).replace("{emergency_number}", "911")
+    assert "call 911" in text.lower() and "doctor" in text, key
+    if key.endswith(".full"):
+        assert "not a doctor" in text and len(text.split()) <= 30, text
+    else:
+        assert len(text.split()) <= 12, text
+
+
+def test_every_urgency_has_its_guidance(content):
+    from skill.domain.triage import URGENCIES
+    assert len(GUIDANCE_KEYS) == 2 * len(URGENCIES)
 
 
 def test_emergency_numbers_by_locale(content):

@@ -12,8 +12,10 @@ takes the fields of skill.simulator.envelopes.DeviceProfile. A turn:
       card: [fragment, ...]       # of "title: text"
       session_open: true
 
-Every key but `say` is optional. Every turn that speaks must also give the emergency guidance:
-that is checked without being written down.
+Every key but `say` is optional. Every turn that speaks must also give the exact guidance, from
+content, and keep to the word budgets: that is checked without being written down. The guidance
+is the full form on a session's first response and the short one after; when the response's own
+advice is more urgent (a triage outcome, an answer item with an `urgency`), that urgency's form.
 """
 from __future__ import annotations
 
@@ -28,6 +30,11 @@ from typing import Any
 import pytest
 import yaml
 
+import speech_budget
+from alexa_requests import AlexaSession
+from skill.domain.content import Content
+from skill.domain.speech import SpeechComposer, most_urgent
+from skill.domain.triage import RED_FLAG_KINDS, TriageEngine, slot_of
 from skill.persistence import ALLOWED_ATTRIBUTES
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
 from skill.simulator.engine import Simulator, Turn
@@ -39,7 +46,24 @@ from skill.simulator.transport import InProcessTransport
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
 REAL_MODEL = PROJECT_ROOT / "interaction_model" / "en-US.json"
-EMERGENCY_GUIDANCE = "emergency"
+CONTENT = Content.load(PROJECT_ROOT / "content")
+COMPOSER = SpeechComposer(CONTENT)
+TRIAGE_ENGINE = TriageEngine.load(PROJECT_ROOT / "content" / "triage.yaml")
+# Text that carries its own urgency: triage outcomes and answer items marked with one.
+
+
+def _triage_outcomes() -> Iterator:
+    for path in TRIAGE_ENGINE.paths():
+        step = TRIAGE_ENGINE.start()
+        for _, answer in path:
+            step = TRIAGE_ENGINE.answer(step.state, {slot_of(answer): answer})
+        yield step.outcome
+    for kind in RED_FLAG_KINDS:
+        yield TRIAGE_ENGINE.red_flag(kind).outcome
+
+
+URGENT_TEXTS = [(COMPOSER.fill(outcome.text, "en-US"), outcome.urgency) for outcome in _triage_outcomes()] + \
+               [(COMPOSER.fill(item.say, "en-US"), item.urgency) for item in CONTENT.items() if item.urgency]
 TURN_KEYS = frozenset({"say", "intent", "slots", "hears", "not_hears", "reprompt", "card", "session_open"})
 DEVICE_KEYS = frozenset(field.name for field in dataclasses.fields(DeviceProfile))
 
@@ -107,8 +131,32 @@ def turn_problems(turn: Turn, expected: dict[str, Any]) -> Iterator[str]:
     yield from _missing("card", reply.card.describe() if reply and reply.card else "", expected.get("card"))
     if "session_open" in expected and turn.session_open != expected["session_open"]:
         yield f"session is {'open' if turn.session_open else 'closed'}, expected the opposite"
-    if reply is not None and reply.speech and EMERGENCY_GUIDANCE not in reply.speech.lower():
-        yield f'the speech has no "{EMERGENCY_GUIDANCE}" guidance'
+    if reply is not None and reply.speech:
+        yield from guidance_problems(reply.speech, first=bool(((turn.request or {}).get("session") or {}).get("new")))
+
+
+def expected_guidance(speech: str, *, first: bool) -> str:
+    """The guidance this speech must carry, from content: by session position and the advice's urgency."""
+    urgency = most_urgent([urgency for text, urgency in URGENT_TEXTS if text in speech])
+    return COMPOSER.guidance("en-US", full=first, urgency=urgency)
+
+
+def guidance_problems(speech: str, *, first: bool) -> Iterator[str]:
+    wanted = expected_guidance(speech, first=first)
+    if wanted not in speech:
+        yield f'the speech lacks the guidance "{wanted}"'
+    elif speech.count(wanted) > 1:
+        yield "the guidance is said twice"
+
+
+def budget_kind(turn: Turn) -> str:
+    """Launch, a stretch step (read whole, excepted from the budgets) or any other answer."""
+    request = (turn.request or {}).get("request") or {}
+    if request.get("type") == "LaunchRequest":
+        return speech_budget.LAUNCH
+    if "routine" in ((turn.response or {}).get("sessionAttributes") or {}):
+        return speech_budget.STRETCH
+    return speech_budget.ANSWER
 
 
 def failure_report(path: Path, number: int, turn: Turn, problems: list[str]) -> str:
@@ -145,6 +193,9 @@ def test_conversation(path, resolver, transport, caplog):
     for number, expected in enumerate(turns, 1):
         turn = simulator.say(expected["say"])
         problems = list(turn_problems(turn, expected))
+        if turn.reply is not None and turn.reply.speech:
+            problems += speech_budget.response_problems(speech_budget.heard(turn.reply.speech, budget_kind(turn),
+                                                                            "this turn"))
         assert not problems, failure_report(path, number, turn, problems)
     # What the skill itself writes must fit its own session schema, or the next turn loses it.
     assert [r.getMessage() for r in caplog.records if r.name == "hip_helper.session"] == []
@@ -186,7 +237,8 @@ def _answered_turn(speech: str) -> Turn:
 def test_the_runner_reports_every_difference():
     expected = {"say": "my elbow hurts", "intent": "CausesIntent", "slots": {"location": "OUTER_HIP"},
                 "hears": "outer hip", "not_hears": ["elbow"], "reprompt": ["where"], "session_open": False}
-    assert list(turn_problems(_answered_turn("Your elbow? In an emergency, call 911."), expected)) == [
+    guidance = COMPOSER.guidance("en-US", full=False)
+    assert list(turn_problems(_answered_turn(f"Your elbow? {guidance}"), expected)) == [
         "reached DescribePainIntent, expected CausesIntent",
         "slot location is None, expected 'OUTER_HIP'",
         'speech lacks "outer hip"',
@@ -195,9 +247,17 @@ def test_the_runner_reports_every_difference():
     ]
 
 
-def test_the_runner_requires_emergency_guidance_in_every_answer():
-    assert list(turn_problems(_answered_turn("Your elbow?"), {"say": "my elbow hurts"})) == [
-        'the speech has no "emergency" guidance']
+def test_the_runner_requires_the_exact_guidance_in_every_answer():
+    short = COMPOSER.guidance("en-US", full=False)
+    assert list(turn_problems(_answered_turn("Your elbow? In an emergency, call 911."), {"say": "my elbow hurts"})) == [
+        f'the speech lacks the guidance "{short}"']
+
+
+def test_the_runner_wants_the_urgent_guidance_after_urgent_advice():
+    outcome, urgency = next((text, urgency) for text, urgency in URGENT_TEXTS if urgency == "emergency_now")
+    softened = f"{outcome} {COMPOSER.guidance('en-US', full=False)}"
+    assert list(guidance_problems(softened, first=False)) == [
+        f'the speech lacks the guidance "{COMPOSER.guidance("en-US", full=False, urgency=urgency)}"']
 
 
 @pytest.mark.parametrize("content, message", [
@@ -211,3 +271,24 @@ def test_a_malformed_conversation_file_is_explained(tmp_path, content, message):
     path.write_text(content)
     with pytest.raises(ConversationFileError, match=re.escape(message)):
         load_conversation(path)
+
+
+def test_word_budgets_over_every_conversation_and_the_triage_walk(resolver, transport, alexa: AlexaSession):
+    """Launch <= 45 words, median <= 45, p95 <= 75, none over 90; `make test` prints the figures."""
+    from speech_text import heard as heard_in
+    from test_triage_paths_spoken import PATHS, say_answer
+
+    measured = []
+    for path in CONVERSATIONS:
+        device, turns = load_conversation(path)
+        simulator = Simulator(resolver, transport, device)
+        for number, expected in enumerate(turns, 1):
+            turn = simulator.say(expected["say"])
+            if turn.reply is not None and turn.reply.speech:
+                measured.append(speech_budget.heard(turn.reply.speech, budget_kind(turn), f"{path.name} turn {number}"))
+    for path in PATHS:
+        alexa.new_session()
+        replies = [alexa.intent("StartTriageIntent")] + [say_answer(alexa, answer) for _, answer in path]
+        measured += [speech_budget.heard(heard_in(reply), speech_budget.ANSWER, f"triage {path}") for reply in replies]
+    speech_budget.HEARD[:] = measured
+    assert speech_budget.problems(measured) == []

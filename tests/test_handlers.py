@@ -5,28 +5,38 @@ the card, and the session attributes that travel back to Alexa.
 """
 import pytest
 
+from skill.domain.content import Content
+from skill.domain.triage import TriageEngine
+from skill.settings import PROJECT_ROOT
 from speech_text import heard, reprompt, session_open
 
+CONTENT = Content.load(PROJECT_ROOT / "content")
 FULL_GUIDANCE = "not medical advice"
 EMERGENCY = "call 911"
-DOCTOR = "See a doctor if the pain does not ease after a few days"
 
 
-def assert_guidance(reply):
+def guidance(*, full: bool) -> str:
+    """Both guidance lines, emergency and see-a-doctor, as this locale hears them."""
+    return CONTENT.say("guidance.full" if full else "guidance.short").replace("{emergency_number}", "911")
+
+
+def assert_guidance(reply, *, full: bool = False):
+    """The exact guidance: full on a session's first response, short after."""
     text = heard(reply)
-    assert EMERGENCY in text and DOCTOR in text, text
+    assert EMERGENCY in text and guidance(full=full) in text, text
 
 
 def test_launch_welcomes_with_full_guidance_and_offers_the_triage(alexa):
     reply = alexa.launch()
     text = heard(reply)
     assert text.startswith("Welcome to Hip Helper.")
-    assert FULL_GUIDANCE in text and EMERGENCY in text and DOCTOR in text
+    assert FULL_GUIDANCE in text
+    assert_guidance(reply, full=True)
     assert text.endswith("?") and session_open(reply)
     assert reprompt(reply).endswith("?")
     card = reply["response"]["card"]
     assert card["type"] == "Standard" and card["title"] == "Hip Helper"
-    assert "call 911 now" in card["text"]
+    assert guidance(full=True) in card["text"]
     assert reply["sessionAttributes"]["pending_offer"] == "start_triage"
 
 
@@ -55,7 +65,7 @@ def test_self_care_answer_follows_the_treatment_slot(alexa, treatment, expected)
 def test_unresolved_condition_gets_the_overview(alexa):
     reply = alexa.intent("ConditionIntent", alexa.slot("condition", "gout", slot_type="HipCondition", no_match=True))
     assert "Four common causes" in heard(reply)
-    assert_guidance(reply)
+    assert_guidance(reply, full=True)
 
 
 def test_bursitis_is_described_as_inflamed(alexa):
@@ -84,8 +94,8 @@ def test_stop_cancel_and_home_end_the_session_with_guidance(alexa, intent):
 
 def test_help_explains_and_keeps_the_session_open(alexa):
     reply = alexa.intent("AMAZON.HelpIntent")
-    assert "You can ask me" in heard(reply) and session_open(reply)
-    assert_guidance(reply)
+    assert CONTENT.say("prompts.help") in heard(reply) and session_open(reply)
+    assert_guidance(reply, full=True)
 
 
 def test_fallback_says_what_the_skill_can_do(alexa):
@@ -119,13 +129,13 @@ def test_repeat_says_the_last_answer_again(alexa):
 def test_unknown_intent_gets_a_graceful_answer(alexa):
     reply = alexa.intent("SomeIntentThisSkillNeverDeclared")
     assert "didn't catch that" in heard(reply) and session_open(reply)
-    assert_guidance(reply)
+    assert_guidance(reply, full=True)
 
 
 def test_unknown_request_type_gets_a_graceful_answer(alexa):
     reply = alexa.send({"type": "Some.FutureRequestType"})
     assert "didn't catch that" in heard(reply)
-    assert_guidance(reply)
+    assert_guidance(reply, full=True)
 
 
 @pytest.mark.parametrize("reason, error", [
@@ -151,3 +161,61 @@ def test_skill_event_out_of_session_is_answered_silently(alexa):
     del envelope["session"]
     reply = alexa.post(envelope)
     assert "outputSpeech" not in reply["response"]
+
+
+def test_tell_me_more_says_the_rest_of_the_last_answer(alexa):
+    alexa.launch()
+    answer = alexa.intent("CausesIntent")
+    assert heard(answer).endswith(CONTENT.say("prompts.questions.more_on_that"))
+    assert CONTENT.more("answers.causes") not in heard(answer)
+    more = alexa.intent("MoreInfoIntent")
+    assert CONTENT.more("answers.causes") in heard(more) and CONTENT.say("answers.causes") not in heard(more)
+    assert session_open(more)
+    assert_guidance(more)
+
+
+def test_yes_to_more_on_that_says_the_rest(alexa):
+    alexa.launch()
+    alexa.intent("PreventionIntent")
+    more = alexa.intent("AMAZON.YesIntent")
+    assert CONTENT.more("answers.prevention") in heard(more)
+    assert_guidance(more)
+
+
+def test_tell_me_more_with_nothing_more_says_so(alexa):
+    alexa.launch()
+    reply = alexa.intent("MoreInfoIntent")
+    assert CONTENT.say("prompts.no_more") in heard(reply) and session_open(reply)
+    assert_guidance(reply)
+
+
+def test_thanks_gets_a_short_reply_and_keeps_the_session_open(alexa):
+    alexa.launch()
+    reply = alexa.intent("ThanksIntent")
+    assert heard(reply).startswith(CONTENT.say("prompts.thanks")) and session_open(reply)
+    assert_guidance(reply)
+
+
+def test_thanks_mid_triage_goes_back_to_the_question(alexa):
+    question = alexa.intent("StartTriageIntent")
+    reply = alexa.intent("ThanksIntent")
+    first_question = TriageEngine.load(PROJECT_ROOT / "content" / "triage.yaml").start().question.prompt
+    assert heard(reply).startswith(CONTENT.say("prompts.thanks"))
+    assert heard(reply).endswith(first_question) and CONTENT.say("prompts.triage_intro") not in heard(reply)
+    assert reply["sessionAttributes"]["triage"] == question["sessionAttributes"]["triage"]
+
+
+def test_asking_when_hip_pain_is_an_emergency_speaks_the_emergency_signs(alexa):
+    reply = alexa.intent("EmergencySignsIntent")
+    assert CONTENT.say("answers.emergency_signs") in heard(reply)
+    assert session_open(reply)
+    assert_guidance(reply, full=True)
+
+
+def test_a_matched_slot_without_a_value_is_not_understood_rather_than_failing(alexa, caplog):
+    forged = alexa.slot("location", "outer hip", slot_type="PainLocation", resolved_id="OUTER_HIP")
+    forged["resolutions"]["resolutionsPerAuthority"][0]["values"] = [{}]
+    reply = alexa.intent("DescribePainIntent", forged)
+    assert session_open(reply) and "location" not in reply["sessionAttributes"].get("known_answers", {})
+    assert_guidance(reply, full=True)
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]   # no handler failed

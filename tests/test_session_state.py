@@ -46,8 +46,13 @@ FORGED = [
     {"known_answers": {"location": "KNEE"}},
     {"facts": {"outer_hip": "yes"}},
     {"last_reply": {"ssml": "<speak><speak>unclosed</speak>"}},
-    {"last_reply": {"body": ["<speak><speak>unclosed</speak>"], "question": "Anything else?", "reprompt": None}},
+    {"last_reply": {"body": ["<speak><speak>unclosed</speak>"], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}},
     {"last_reply": {"body": [math.nan], "question": None, "reprompt": None}},
+    {"last_reply": {"body": [math.nan], "question": None, "reprompt": None, "urgency": "self_care"}},
+    {"last_reply": {"body": [], "question": {"key": {}, "values": {}}, "reprompt": None, "urgency": "self_care"}},
+    {"last_reply": {"body": [{"key": ["prompts.help"], "values": {}}], "question": None, "reprompt": None,
+                    "urgency": "self_care"}},
+    {"last_reply": {"body": [], "question": None, "reprompt": None, "urgency": {}}},
     {"reminder_body": {"body": _deep(400), "when": "daily", "time": "7 am"}},
     {"reminder_draft": {"date": 5}},
     {"guidance_heard": "yes"},
@@ -136,7 +141,7 @@ def test_a_huge_attribute_is_not_echoed(runtime):
 
 
 def test_repeat_escapes_a_forged_stored_reply(runtime, error_line, caplog):
-    forged = {"last_reply": {"body": ["</speak><speak>hi"], "question": "Anything else?", "reprompt": None}}
+    forged = {"last_reply": {"body": ["</speak><speak>hi"], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)
     assert "</speak><speak>hi" in heard(reply)
@@ -151,6 +156,6 @@ def test_repeat_says_the_last_answer_again(runtime):
 
 def test_an_attribute_set_too_big_for_alexa_is_trimmed(runtime):
     # Each field within the schema, together too big: the largest go first, the reply still fits.
-    last = {"body": ["word " * 1500], "question": "Anything else?", "reprompt": None}
+    last = {"body": ["word " * 1500], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}
     reply = send(runtime, {"last_reply": last, "guidance_heard": True}, "AMAZON.RepeatIntent")
     assert len(json.dumps(reply).encode()) <= MAX_REPLY_BYTES

@@ -22,7 +22,7 @@ def test_open_response_puts_guidance_before_the_question(composer):
                              question="What else?", card_title="Hip Helper")
     text = plain(reply.ssml)
     assert text.startswith("Ice helps.")
-    assert text.index("call 911 now") < text.index("What else?")
+    assert text.index("call 911") < text.index("What else?")
     assert text.endswith("What else?")
     assert reply.end_session is False
     assert plain(reply.reprompt_ssml) == "What else?"
@@ -40,7 +40,7 @@ def test_full_and_short_guidance_both_name_emergency_and_doctor(composer):
     short = plain(composer.compose([], locale="en-GB", full_guidance=False, question=None, card_title="t").ssml)
     assert "not medical advice" in full and "not medical advice" not in short
     for text in (full, short):
-        assert "call 999" in text and "See a doctor" in text and "few days" in text
+        assert "call 999" in text and "See a doctor" in text
 
 
 def test_unknown_locale_uses_the_generic_number(composer):
@@ -87,4 +87,14 @@ def test_card_repeats_answer_and_full_guidance(composer):
                              card_title="Hip Helper")
     assert reply.card_title == "Hip Helper"
     assert reply.card_text.startswith("Ice helps.")
-    assert "call 911 now" in reply.card_text and "not medical advice" in reply.card_text
+    assert "call 911" in reply.card_text and "not medical advice" in reply.card_text
+
+
+def test_guidance_follows_the_answers_urgency_and_never_softens_it(composer):
+    routine = composer.guidance("en-US", full=False)
+    for urgency in ("emergency_now", "doctor_1_2_days", "doctor_few_days", "doctor_within_week"):
+        reply = composer.compose(["Advice."], locale="en-US", full_guidance=False, question=None, card_title="t",
+                                 urgency=urgency)
+        text = plain(reply.ssml)
+        assert composer.guidance("en-US", full=False, urgency=urgency) in text
+        assert routine not in text and "not easing" not in text, urgency

@@ -1,7 +1,11 @@
 """The spoken triage through real requests: red flags first, no diagnosis, guidance on every turn."""
 import pytest
 
+from skill.domain.content import Content
+from skill.settings import PROJECT_ROOT
 from speech_text import heard, reprompt, session_open
+
+CONTENT = Content.load(PROJECT_ROOT / "content")
 
 
 def location(alexa, slot_id):
@@ -41,7 +45,7 @@ def test_outer_hip_pain_while_running_ends_in_self_care_advice_and_a_stretch_off
     outcome = alexa.intent("DurationIntent", duration(alexa, "FEW_DAYS"))
     text = heard(outcome)
     assert "can be associated with" in text and "you have" not in text.lower()
-    assert text.endswith("Would you like to start a stretch routine?")
+    assert text.endswith(CONTENT.say("prompts.questions.start_stretches"))
     assert "triage" not in outcome["sessionAttributes"]
     assert outcome["sessionAttributes"]["facts"]["outer_hip"] is True
     assert_guidance(outcome)
@@ -77,7 +81,7 @@ def test_a_red_flag_as_the_opening_one_shot_is_an_emergency(alexa):
 def test_an_unrelated_question_mid_triage_is_answered_then_the_triage_is_offered_again(alexa):
     alexa.intent("StartTriageIntent")
     aside = alexa.intent("PreventionIntent")
-    assert "treadmill" in heard(aside) and heard(aside).endswith("Shall we carry on with the questions?")
+    assert "treadmill" in heard(aside) and heard(aside).endswith(CONTENT.say("prompts.questions.resume_triage"))
     back = alexa.intent("AMAZON.YesIntent")
     assert "stand" in heard(back)                       # the same question again
     alexa.intent("PreventionIntent")

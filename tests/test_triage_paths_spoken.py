@@ -27,7 +27,7 @@ def say_answer(alexa, answer):
 
 def assert_guidance(reply):
     text = heard(reply)
-    assert "call 911" in text and "See a doctor if the pain does not ease" in text, text
+    assert "call 911" in text.lower() and "doctor" in text, text
 
 
 @pytest.mark.parametrize("path", PATHS, ids=["/".join(answer for _, answer in path) for path in PATHS])

@@ -8,6 +8,8 @@ A spoken item is a mapping:
       supplementary: [S16, S17]   # ids from research/triage.md, for safety facts the document lacks
       interface: true             # wording of the skill itself (prompts), no medical claim
     note: "why this differs from the document, where it does"
+    more: "The rest of a long answer, said when the user asks for more."   # optional
+    urgency: doctor_few_days      # optional: the answer itself advises care this soon
 """
 from __future__ import annotations
 
@@ -65,7 +67,19 @@ SOURCE_ID = re.compile(r"^S\d+$")
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # {emergency_number} is filled per locale by the composer; the others by the handler that says the item.
 KNOWN_PLACEHOLDERS = frozenset({"emergency_number", "when", "time", "count", "part_of_day", "start"})
-ITEM_KEYS = frozenset({"say", "source", "note"})
+MORE = ":more"                  # key suffix: an item's `more` text
+ITEM_KEYS = frozenset({"say", "source", "note", "more", "urgency"})
+
+
+class Line(str):
+    """Text said from content, carrying its content key and values so it can be composed again."""
+    key: str
+    values: dict[str, object]
+
+    def __new__(cls, text: str, key: str, values: dict[str, object]) -> "Line":
+        line = super().__new__(cls, text)
+        line.key, line.values = key, values
+        return line
 
 
 @dataclass(frozen=True)
@@ -75,6 +89,8 @@ class Item:
     say: str
     source: dict[str, Any]
     note: str | None = None
+    more: str | None = None                 # the rest of a long answer
+    urgency: str | None = None              # the answer's own advice is this urgent (triage URGENCIES)
 
     @property
     def supplementary(self) -> bool:
@@ -89,17 +105,27 @@ def validate_item(file: str | Path, key: str, raw: Any, *, placeholders: frozens
     unknown = set(raw) - ITEM_KEYS
     if unknown:
         raise ContentError(file, key, f"unknown fields {sorted(unknown)}; allowed: {sorted(ITEM_KEYS)}")
-    say = " ".join(raw["say"].split())
-    for name in PLACEHOLDER.findall(say):
-        if name not in placeholders:
-            raise ContentError(file, f"{key}.say", f"unknown placeholder {{{name}}}")
-    for problem in wording_problems(say):
-        raise ContentError(file, f"{key}.say", problem)
+    say = _spoken_text(file, f"{key}.say", raw["say"], placeholders)
+    more = raw.get("more")
+    if more is not None:
+        if not isinstance(more, str) or not more.strip():
+            raise ContentError(file, f"{key}.more", "'more' is the rest of the answer, as text")
+        more = _spoken_text(file, f"{key}.more", more, placeholders)
     _validate_source(file, f"{key}.source", raw.get("source"))
-    note = raw.get("note")
-    if note is not None and not isinstance(note, str):
-        raise ContentError(file, f"{key}.note", "a note is text")
-    return Item(key=key, say=say, source=raw["source"], note=note)
+    for name in ("note", "urgency"):
+        if raw.get(name) is not None and not isinstance(raw[name], str):
+            raise ContentError(file, f"{key}.{name}", f"a {name} is text")
+    return Item(key=key, say=say, source=raw["source"], note=raw.get("note"), more=more, urgency=raw.get("urgency"))
+
+
+def _spoken_text(file: str | Path, key: str, text: str, placeholders: frozenset[str]) -> str:
+    text = " ".join(text.split())
+    for name in PLACEHOLDER.findall(text):
+        if name not in placeholders:
+            raise ContentError(file, key, f"unknown placeholder {{{name}}}")
+    for problem in wording_problems(text):
+        raise ContentError(file, key, problem)
+    return text
 
 
 def _validate_source(file: str | Path, key: str, source: Any) -> None:
@@ -176,24 +202,45 @@ class Content:
             numbers[locale] = entry["number"]
         return numbers, fallback
 
-    def say(self, key: str, **values: object) -> str:
-        """The item's text with `values` filled in; {emergency_number} is left for the composer."""
+    def say(self, key: str, **values: object) -> Line:
+        """The item's text with `values` filled in; {emergency_number} is left for the composer.
+
+        `KEY:more` is the item's `more` text, the rest of a long answer.
+        """
+        text = self.item(key).more if key.endswith(MORE) else self.item(key).say
+        if text is None:
+            raise KeyError(f"content item {key!r} has no more to say")
+        return Line(_filled(text, values), key, values)
+
+    def more(self, key: str) -> Line | None:
+        """The rest of a long answer, or None when the item says all it has."""
+        return self.say(key + MORE) if self.item(key).more else None
+
+    def item(self, key: str) -> Item:
         try:
-            text = self._items[key].say
+            return self._items[key.removesuffix(MORE)]
         except KeyError:
             raise KeyError(f"no content item {key!r}") from None
-        if not values:
-            return text
-        return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
 
     def has(self, key: str) -> bool:
-        return key in self._items
+        item = self._items.get(key.removesuffix(MORE))
+        return item is not None and (not key.endswith(MORE) or item.more is not None)
+
+    def keys(self) -> frozenset[str]:
+        """Every key `say` accepts, `more` texts included."""
+        return frozenset(self._items) | {key + MORE for key, item in self._items.items() if item.more}
 
     def items(self) -> list[Item]:
         return list(self._items.values())
 
     def emergency_number(self, locale: str | None) -> str:
         return self._emergency_numbers.get(locale or "", self._fallback_number)
+
+
+def _filled(text: str, values: dict[str, object]) -> str:
+    if not values:
+        return text
+    return PLACEHOLDER.sub(lambda match: str(values.get(match.group(1), match.group(0))), text)
 
 
 def _collect_items(path: Path, prefix: str, data: dict) -> dict[str, Item]:

@@ -1,7 +1,8 @@
 """The one speech composer: every spoken response is built here.
 
-It owns the rules that must hold for every answer: the emergency and see-a-doctor guidance,
-SSML escaping, Alexa's length limits, pauses of at most 10 s, and the end-of-session rule
+It owns the rules that must hold for every answer: the emergency and see-a-doctor guidance
+(full on a session's first response, short after, and never softer than the answer's own
+urgency), SSML escaping, Alexa's length limits, pauses of at most 10 s, and the end-of-session rule
 (a response that keeps the session open ends with a question and carries a reprompt; a
 closing one ends with a statement).
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence, Union
 
-from skill.domain.content import Content
+from skill.domain.content import Content, ContentError
+from skill.domain.triage import URGENCIES
 
 MAX_SSML_CHARS = 8000          # Alexa's limit for outputSpeech and reprompt
 MAX_CARD_CHARS = 8000          # title + text of a card
 MAX_BREAK_SECONDS = 10         # the longest <break> Alexa accepts
 GUIDANCE_GAP = '<break time="300ms"/>'
+ROUTINE_URGENCY = URGENCIES[-1]   # self care: the routine guidance fits
 
 
 @dataclass(frozen=True)
@@ -58,27 +61,45 @@ def speak(fragments: Sequence[str]) -> str:
     return "<speak>" + " ".join(fragment for fragment in fragments if fragment) + "</speak>"
 
 
+def most_urgent(urgencies: Sequence[str | None]) -> str:
+    """The most urgent of `urgencies` (None: no advice of its own), self care when there is none."""
+    return min((u for u in urgencies if u is not None), key=URGENCIES.index, default=ROUTINE_URGENCY)
+
+
 class SpeechComposer:
     def __init__(self, content: Content):
         self._content = content
+        for item in content.items():
+            if item.urgency is not None and item.urgency not in URGENCIES:
+                raise ContentError("content", f"{item.key}.urgency", f"{item.urgency!r} is not one of {URGENCIES}")
+        for urgency in URGENCIES:
+            for full in (True, False):
+                content.say(self._guidance_key(urgency, full))   # every variant exists, or start-up stops
 
     def fill(self, text: str, locale: str | None) -> str:
         """Fill placeholders; content validation guarantees {emergency_number} is the only one."""
         return text.replace("{emergency_number}", self._content.emergency_number(locale))
 
-    def guidance(self, locale: str | None, *, full: bool) -> str:
-        return self.fill(self._content.say("guidance.full" if full else "guidance.short"), locale)
+    @staticmethod
+    def _guidance_key(urgency: str, full: bool) -> str:
+        form = "full" if full else "short"
+        return f"guidance.{form}" if urgency == ROUTINE_URGENCY else f"guidance.urgency.{urgency}.{form}"
+
+    def guidance(self, locale: str | None, *, full: bool, urgency: str = ROUTINE_URGENCY) -> str:
+        """Both lines, emergency and see-a-doctor, at the answer's urgency."""
+        return self.fill(self._content.say(self._guidance_key(urgency, full)), locale)
 
     def compose(self, body: Sequence[Part], *, locale: str | None, full_guidance: bool,
-                question: str | None, card_title: str, reprompt: str | None = None) -> Reply:
-        """Body, then the guidance, then the question that keeps the session open (if any).
+                question: str | None, card_title: str, reprompt: str | None = None,
+                urgency: str = ROUTINE_URGENCY) -> Reply:
+        """Body, then the guidance at `urgency`, then the question that keeps the session open (if any).
 
         No question means the session closes and the response ends with the guidance, a statement.
         """
         if question is not None and not question.rstrip().endswith("?"):
             raise ValueError(f"a response that keeps the session open must end with a question: {question!r}")
         parts = [self._render(part, locale) for part in body]
-        tail = [GUIDANCE_GAP, escape(self.guidance(locale, full=full_guidance))]
+        tail = [GUIDANCE_GAP, escape(self.guidance(locale, full=full_guidance, urgency=urgency))]
         if question is not None:
             tail.append(escape(self.fill(question, locale)))
         ssml = self._fit(parts, tail)
@@ -89,7 +110,7 @@ class SpeechComposer:
             ssml=ssml,
             reprompt_ssml=reprompt_ssml,
             card_title=card_title,
-            card_text=self._card_text(body_text, locale),
+            card_text=self._card_text(body_text, locale, urgency),
             body_text=body_text,
             end_session=question is None,
         )
@@ -111,7 +132,8 @@ class SpeechComposer:
             raise ValueError("guidance and question alone exceed Alexa's speech limit")
         return ssml
 
-    def _card_text(self, text: str, locale: str | None) -> str:
+    def _card_text(self, text: str, locale: str | None, urgency: str) -> str:
         """The card repeats the answer and always the full guidance, for reading in the Alexa app."""
-        card = f"{text}\n\n{self._content.say('guidance.card_heading')}: {self.guidance(locale, full=True)}".strip()
+        guidance = self.guidance(locale, full=True, urgency=urgency)
+        card = f"{text}\n\n{self._content.say('guidance.card_heading')}: {guidance}".strip()
         return card[:MAX_CARD_CHARS]

@@ -5,9 +5,12 @@ from typing import Callable
 
 from ask_sdk_model import Response
 
+from skill.domain.content import MORE
 from skill.handlers.base import Handler
 from skill.handlers.triage import described_answers
 from skill.handlers.turn import OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Turn
+
+OFFER_MORE_INFO = "more_info"       # "want more on that?": yes says the rest of the answer
 from skill.session_state import KNOWN_ANSWERS, TRIAGE
 
 
@@ -28,14 +31,22 @@ TOPICS: dict[str, Callable[[Turn], str]] = {
     "PreventionIntent": lambda turn: "answers.prevention",
     "SelfCareIntent": _keyed_by_slot("treatment", "answers.treatments", "answers.self_care"),
     "SeeDoctorIntent": lambda turn: "answers.see_doctor",
+    "EmergencySignsIntent": lambda turn: "answers.emergency_signs",
 }
 
 
 def answer_then_offer(turn: Turn, key: str) -> Response:
-    """Answer, then offer what fits: carry on with a triage under way, or start one."""
-    body = [turn.text(key)]
+    return offer_after(turn, turn.text(key))
+
+
+def offer_after(turn: Turn, answer: str) -> Response:
+    """Answer, then offer what fits: carry on with a triage under way, the rest of a long
+    answer, or a triage."""
+    body = [answer]
     if TRIAGE in turn.session:
         return turn.say(body, question=turn.text("prompts.questions.resume_triage"), offer=OFFER_RESUME_TRIAGE)
+    if turn.services.content.has(f"{getattr(answer, 'key', '')}{MORE}"):
+        return turn.say(body, question=turn.text("prompts.questions.more_on_that"), offer=OFFER_MORE_INFO)
     return turn.say(body, question=turn.text("prompts.questions.offer_triage"), offer=OFFER_TRIAGE)
 
 
@@ -44,6 +55,22 @@ class Topic(Handler):
 
     def answer(self, turn: Turn) -> Response:
         return answer_then_offer(turn, TOPICS[turn.intent_name](turn))
+
+
+class MoreInfo(Handler):
+    """"Tell me more": the rest of the last answer, when it has more."""
+
+    intents = frozenset({"MoreInfoIntent"})
+
+    def answer(self, turn: Turn) -> Response:
+        return more_info(turn)
+
+
+def more_info(turn: Turn) -> Response:
+    more = turn.last_answer_more()
+    if more is None:
+        return turn.ask_more([turn.text("prompts.no_more")], "prompts.questions.anything_else")
+    return offer_after(turn, more)
 
 
 class DescribePain(Handler):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from ask_sdk_model import Response
 
+from skill.handlers import stretching
 from skill.handlers.base import Handler
 from skill.handlers.triage import ask, current_question, reask
 from skill.handlers.turn import OFFER_TRIAGE, Turn
-from skill.session_state import TRIAGE
+from skill.session_state import ROUTINE, TRIAGE
 
 
 class SessionEnded(Handler):
@@ -48,10 +49,16 @@ class Help(Handler):
     intents = frozenset({"AMAZON.HelpIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        question = current_question(turn)
-        if question:
-            return ask(turn, question, [turn.text("prompts.help_in_triage")])
-        return turn.ask_more([turn.text("prompts.help")])
+        return say_then_ask_again(turn, "prompts.help_in_triage", "prompts.help")
+
+
+def say_then_ask_again(turn: Turn, in_triage: str, otherwise: str,
+                       question_key: str = "prompts.questions.what_next") -> Response:
+    """Say `in_triage`, then the triage question waiting; with none waiting, `otherwise` and what else."""
+    question = current_question(turn)
+    if question:
+        return ask(turn, question, [turn.text(in_triage)])
+    return turn.ask_more([turn.text(otherwise)], question_key)
 
 
 class Stop(Handler):
@@ -75,7 +82,19 @@ class Repeat(Handler):
         question = current_question(turn)
         if question:
             return ask(turn, question, [], slowly=True)
+        routine = turn.session.get(ROUTINE)
+        if routine:
+            return stretching.say_step(turn, routine["id"], routine["step"], [])
         return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
+
+
+class Thanks(Handler):
+    """"Thanks": a short reply, and back to the question if one is waiting."""
+
+    intents = frozenset({"ThanksIntent"})
+
+    def answer(self, turn: Turn) -> Response:
+        return say_then_ask_again(turn, "prompts.thanks", "prompts.thanks", "prompts.questions.anything_else")
 
 
 class StartOver(Handler):

@@ -17,11 +17,11 @@ from ask_sdk_model.interfaces.alexa.presentation.apl import RenderDocumentDirect
 from ask_sdk_model.ui import StandardCard
 
 from skill.domain import screens
-from skill.domain.content import Content
+from skill.domain.content import MORE, Content, Line
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines, Step as StretchStep
-from skill.domain.speech import Part, Pause, Reply, SpeechComposer
+from skill.domain.speech import Part, Pause, Reply, SpeechComposer, most_urgent
 from skill.domain.triage import TriageEngine
 from skill.serializer import PlainJson
 from skill.session_state import GUIDANCE_HEARD, LAST_REPLY, PENDING_OFFER
@@ -32,6 +32,13 @@ TURN = "turn"                       # request attribute: this request's Turn
 OFFER_TRIAGE = "start_triage"
 OFFER_RESUME_TRIAGE = "resume_triage"
 OFFER_MORE = "more"                 # "anything else?": no ends the session
+
+# The same offer is not made on two turns running: the second time, this question instead.
+NEXT_TIME_ASK = {
+    "prompts.questions.offer_triage": "prompts.questions.anything_else",
+    "prompts.questions.anything_else": "prompts.questions.what_next",
+    "prompts.questions.what_next": "prompts.questions.anything_else",
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +100,7 @@ class Turn:
         self.handler_input = handler_input
         self.services = services
         self._envelope = handler_input.request_envelope
+        self.urgency: str | None = None     # how urgent this turn's advice is, when not said by content
 
     @classmethod
     def of(cls, handler_input: HandlerInput, services: Services) -> "Turn":
@@ -144,7 +152,9 @@ class Turn:
         for authority in getattr(resolutions, "resolutions_per_authority", None) or []:
             code = getattr(getattr(authority, "status", None), "code", None)
             if getattr(code, "value", code) == "ER_SUCCESS_MATCH" and authority.values:
-                return authority.values[0].value.id
+                # A forged match may carry no value: that is no id, not a failure.
+                slot_id = getattr(getattr(authority.values[0], "value", None), "id", None)
+                return slot_id if isinstance(slot_id, str) else None
         return None
 
     def slot_value(self, name: str) -> str | None:
@@ -166,24 +176,31 @@ class Turn:
 
     def say(self, body: Sequence[Part], *, question: str | None, reprompt: str | None = None,
             offer: str | None = None, stretch: StretchStep | None = None,
-            elicit: tuple[str, str] | None = None) -> Response:
+            elicit: tuple[str, str] | None = None, urgency: str | None = None) -> Response:
         """Answer with the composer. A question keeps the session open; none closes it.
 
         `offer` names what a following yes/no would accept; any other answer withdraws it.
         `stretch` shows that stretch step on a screen instead of the answer text.
         `elicit` = (intent, slot): the question asks for that slot, so Alexa matches the answer
         against the slot's own samples first (Dialog.ElicitSlot).
+        `urgency`: how soon the answer's own advice says to get care, for text not from content
+        (a triage outcome); content items carry theirs. The guidance never sounds less urgent.
         """
         session = self.session
+        last = session.get(LAST_REPLY) or {}
+        if isinstance(question, Line) and question.key in NEXT_TIME_ASK and _key(last.get("question")) == question.key:
+            question, reprompt, offer = self.text(NEXT_TIME_ASK[question.key]), None, OFFER_MORE
+        content = self.services.content
+        urgency = most_urgent([urgency, self.urgency] + [content.item(part.key).urgency for part in body if isinstance(part, Line)])
         reply = self.services.composer.compose(
             body, locale=self.locale, full_guidance=not session.get(GUIDANCE_HEARD),
-            question=question, reprompt=reprompt, card_title=self.text("prompts.card_title"))
+            question=question, reprompt=reprompt, card_title=self.text("prompts.card_title"), urgency=urgency)
         session[GUIDANCE_HEARD] = True
         session.pop(PENDING_OFFER, None)
         if offer:
             session[PENDING_OFFER] = offer
-        session[LAST_REPLY] = {"body": [part.seconds if isinstance(part, Pause) else part for part in body],
-                               "question": question, "reprompt": reprompt}
+        session[LAST_REPLY] = {"body": [part.seconds if isinstance(part, Pause) else _stored(part) for part in body],
+                               "question": _stored(question), "reprompt": _stored(reprompt), "urgency": urgency}
         if self.has_screen:
             self._show(reply, stretch)
         if elicit is not None and question is not None:
@@ -217,13 +234,27 @@ class Turn:
         return self.say(body, question=self.text(question_key), offer=OFFER_MORE)
 
     def repeat_last(self) -> Response | None:
-        """The last answer composed again from its text, so a forged one is escaped like any other."""
+        """The last answer composed again from its content keys (or, for text not from content,
+        its text), so a forged one is escaped like any other."""
         last = self.session.get(LAST_REPLY)
         if not last:
             return None
-        body = [part if isinstance(part, str) else Pause(part) for part in last["body"]]
-        return self.say(body, question=last["question"], reprompt=last["reprompt"],
-                        offer=self.session.get(PENDING_OFFER))
+        body = [self._recomposed(part) if not isinstance(part, (int, float)) else Pause(part) for part in last["body"]]
+        self.session.pop(LAST_REPLY)   # repeating is not offering again: the same question may follow
+        return self.say(body, question=self._recomposed(last["question"]), reprompt=self._recomposed(last["reprompt"]),
+                        offer=self.session.get(PENDING_OFFER), urgency=last["urgency"])
+
+    def _recomposed(self, stored: Any) -> Any:
+        if isinstance(stored, dict):
+            return self.text(stored["key"], **stored["values"])
+        return stored
+
+    def last_answer_more(self) -> str | None:
+        """The rest of the last answer said, if it has more (MoreInfoIntent)."""
+        for part in (self.session.get(LAST_REPLY) or {}).get("body", ()):
+            if isinstance(part, dict) and not part["key"].endswith(MORE) and self.services.content.more(part["key"]):
+                return self.services.content.more(part["key"])
+        return None
 
     def respond(self, reply: Reply) -> Response:
         builder = self.handler_input.response_builder
@@ -237,3 +268,14 @@ class Turn:
     def silent(self) -> Response:
         """No speech: the only answer Alexa accepts to SessionEndedRequest and skill events."""
         return self.handler_input.response_builder.response
+
+
+def _stored(text: str | None) -> dict | str | None:
+    """What "repeat" keeps of a text: its content key and values, or the text when it is not from content."""
+    if isinstance(text, Line):
+        return {"key": text.key, "values": text.values}
+    return text
+
+
+def _key(stored: Any) -> str | None:
+    return stored.get("key") if isinstance(stored, dict) else None
