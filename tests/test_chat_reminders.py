@@ -52,13 +52,13 @@ def test_a_reminder_is_set_listed_and_cancelled_offline(offline):
     output = chat(CONVERSATION)
     lines = said(output)
     assert "permission answer: ACCEPTED" in output
-    created = CONTENT.say("prompts.reminders.created", when="every day", time="7 am")
+    created = CONTENT.say("reminders.created", when="every day", time="7 am")
     assert any(line.startswith(created) for line in lines), lines
     listed = [line for line in lines if "stretch reminder" in line and "from me" in line]
-    assert listed[0].startswith(CONTENT.say("prompts.reminders.count_one")), listed
-    assert listed[1].startswith(CONTENT.say("prompts.reminders.count_none")), listed
-    assert any(line.startswith(CONTENT.say("prompts.reminders.cancelled", count=1)) for line in lines), lines
-    assert not any(CONTENT.say("prompts.reminders.no_time_zone") in line for line in lines)
+    assert listed[0].startswith(CONTENT.say("reminders.count_one")), listed
+    assert listed[1].startswith(CONTENT.say("reminders.count_none")), listed
+    assert any(line.startswith(CONTENT.say("reminders.cancelled", count=1)) for line in lines), lines
+    assert not any(CONTENT.say("reminders.no_time_zone") in line for line in lines)
 
 
 def test_the_stand_in_is_what_the_skill_called(offline, monkeypatch):
@@ -76,4 +76,4 @@ def test_the_stand_in_is_what_the_skill_called(offline, monkeypatch):
 def test_api_endpoint_points_the_skill_elsewhere(offline):
     # An unreachable endpoint: the skill must go there, not to the stand-in, and say so gracefully.
     output = chat(CONVERSATION[:4], api_endpoint="https://api.amazonalexa.com")
-    assert any(line.startswith(CONTENT.say("prompts.reminders.no_time_zone")) for line in said(output)), output
+    assert any(line.startswith(CONTENT.say("reminders.no_time_zone")) for line in said(output)), output
