@@ -173,12 +173,6 @@ class Grammar:
                 ids[slot_name] = tuple(value_id for value_id, _, _ in self.types[slot.type])
         return ids
 
-    def intent_of_slot(self, slot_name: str) -> str:
-        carrier = self.answers[slot_name]
-        if isinstance(carrier, Mapping):
-            raise KeyError(f"{slot_name} is answered by intents {sorted(carrier.values())}, not by one slot")
-        return carrier
-
     def sample_counts(self) -> dict[str, int]:
         return {intent.name: len(intent.samples) for intent in self.intents}
 
@@ -326,13 +320,30 @@ def load(directory: Path = SOURCE_DIR) -> Grammar:
     return parse(_read_sources(directory))
 
 
+@cache
+def _answers(directory: Path = SOURCE_DIR) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    """The triage's answer ids and the intent carrying each answer slot, read from the source
+    without expanding a single sample: the skill needs these at start-up, the samples never."""
+    source = _read_sources(directory)
+    ids: dict[str, tuple[str, ...]] = {}
+    carriers: dict[str, str] = {}
+    for slot_name, carrier in source["triage_answers"].items():
+        if isinstance(carrier, Mapping):          # ids that built-in or plain intents stand for
+            ids[slot_name] = tuple(carrier)
+        else:
+            slot_type = source["intents"][carrier]["slots"][slot_name]["type"]
+            ids[slot_name] = tuple(source["types"][slot_type])
+            carriers[slot_name] = carrier
+    return ids, carriers
+
+
 def slot_ids() -> dict[str, tuple[str, ...]]:
-    return load().slot_ids()
+    return _answers()[0]
 
 
 def intent_of_slot(slot_name: str) -> str:
     """Which custom intent carries an answer slot: intent_of_slot("duration") == "DurationIntent"."""
-    return load().intent_of_slot(slot_name)
+    return _answers()[1][slot_name]
 
 
 def render(model: dict) -> str:

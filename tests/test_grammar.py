@@ -7,6 +7,7 @@ import pytest
 
 from skill import grammar
 from skill.cli import main
+from skill.domain.content import Content, read_yaml
 from skill.settings import PROJECT_ROOT
 
 MODEL_PATH = PROJECT_ROOT / "interaction_model" / "en-US.json"
@@ -50,8 +51,11 @@ def test_model_stays_within_alexas_size_limit() -> None:
 def test_dialog_prompts_are_the_content_wording() -> None:
     model = generated()["interactionModel"]
     prompts = {p["id"]: p["variations"][0]["value"] for p in model["prompts"]}
-    assert prompts["Elicit.Slot.SetReminderIntent.time"] == "At what time should I remind you to stretch?"
-    assert prompts["Elicit.Slot.DurationIntent.duration"].startswith("How long has it been going on?")
+    questions = read_yaml(CONTENT_DIR / "triage.yaml")["questions"]
+    triage = {name: " ".join(question["say"].split()) for name, question in questions.items()}
+    assert prompts["Elicit.Slot.SetReminderIntent.time"] == Content.load(CONTENT_DIR).say("prompts.questions.reminder_time")
+    assert prompts["Elicit.Slot.DurationIntent.duration"] == triage["DURATION"]
+    assert prompts["Elicit.Slot.DescribePainIntent.location"] == triage["LOCATION"]
 
 
 def test_slot_ids_and_the_slot_carrying_intents() -> None:

@@ -3,7 +3,11 @@ import re
 
 from conftest import SKILL_ID, production_app_with
 from alexa_requests import AlexaSession
+from skill.domain.content import Content
+from skill.settings import PROJECT_ROOT
 from speech_text import heard, session_open
+
+CONTENT = Content.load(PROJECT_ROOT / "content")
 
 SAFETY_LINE = "stop straight away if a stretch hurts"
 CROSS_BODY_STRETCH = "Seated buttock stretch"
@@ -157,7 +161,7 @@ def test_pain_mid_stretch_stops_the_routine_at_once_and_offers_the_safety_questi
     assert "call 911" in text and "See a doctor" in text
     # A yes starts the triage at its red-flag questions; the routine does not come back.
     triage = alexa.intent("AMAZON.YesIntent")
-    assert "starting with safety" in heard(triage) and "stand" in heard(triage)
+    assert heard(triage).startswith(CONTENT.say("prompts.triage_intro")) and "stand" in heard(triage)
     assert triage["sessionAttributes"]["triage"]["at"] == "Q1_INJURY"
     assert "routine" not in triage["sessionAttributes"]
 

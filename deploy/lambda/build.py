@@ -64,6 +64,8 @@ def copy_skill(target: Path) -> None:
 
     shutil.copytree(ROOT / "skill", target / "skill", ignore=ignore)
     shutil.copytree(ROOT / "content", target / "content", ignore=shutil.ignore_patterns("__pycache__"))
+    # The grammar source declares the triage's answer ids (skill.grammar reads them at start-up).
+    shutil.copytree(ROOT / "interaction_model" / "source", target / "interaction_model" / "source")
 
 
 def target_python() -> str | None:

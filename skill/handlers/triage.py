@@ -5,6 +5,7 @@ from ask_sdk_model import IntentRequest, Response
 
 from skill.domain.content import ContentError
 from skill.domain.triage import SLOT_IDS, Question, Step, TriageStateError
+from skill.grammar import intent_of_slot
 from skill.handlers.base import Handler
 from skill.handlers.stretching import OFFER_START_STRETCHES
 from skill.handlers.turn import Turn
@@ -19,9 +20,6 @@ RED_FLAG_INTENTS = {
 DESCRIPTION_SLOTS = ("location", "timing", "feeling")
 YES_NO = {"AMAZON.YesIntent": "YES", "AMAZON.NoIntent": "NO", "UnsureIntent": "UNSURE"}
 # The intent whose slot a free answer fills, for Dialog.ElicitSlot.
-# replaced by skill.grammar.intent_of_slot
-INTENT_OF_SLOT = {"location": "DescribePainIntent", "timing": "DescribePainIntent",
-                  "feeling": "DescribePainIntent", "duration": "DurationIntent"}
 
 
 def described_answers(turn: Turn) -> dict[str, str]:
@@ -57,7 +55,7 @@ def ask(turn: Turn, question: Question, lead: list[str], *, slowly: bool = False
     against that slot's own samples; yes/no questions elicit nothing.
     """
     prompt = (question.repeat_slowly or question.prompt) if slowly else question.prompt
-    elicit = (INTENT_OF_SLOT[question.slot], question.slot) if question.slot else None
+    elicit = (intent_of_slot(question.slot), question.slot) if question.slot else None
     return turn.say(lead, question=prompt, reprompt=question.reprompt, elicit=elicit)
 
 
