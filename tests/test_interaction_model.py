@@ -16,6 +16,8 @@ import pytest
 
 from skill import grammar
 from skill.domain.triage import SLOT_IDS
+from skill.runtime import load_services, request_handlers
+from skill.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_PATH = ROOT / "interaction_model" / "en-US.json"
@@ -378,3 +380,12 @@ def test_example_phrases_are_verbatim_samples() -> None:
     prefix = f"Alexa, ask {INVOCATION_NAME} "
     for phrase in phrases[1:]:
         assert phrase.startswith(prefix) and phrase.removeprefix(prefix).lower() in samples
+
+
+def test_the_model_declares_exactly_the_intents_the_registered_handlers_answer() -> None:
+    """An intent with no handler would only ever hear the fallback; a handler for an intent the
+    model lacks is dead. Both sides come from the code: the model file and request_handlers()."""
+    services = load_services(Settings(dev_mode=True))
+    answered = set().union(*(handler.intents for handler in request_handlers(services)))
+    assert set(intents()) == answered, {"no handler": set(intents()) - answered,
+                                        "not in the model": answered - set(intents())}

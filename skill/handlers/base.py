@@ -9,7 +9,8 @@ from skill.handlers.turn import Services, Turn
 
 
 class Handler(AbstractRequestHandler):
-    """By default a handler takes the intents it names; handlers gated on more override `matches`."""
+    """A handler takes the intents it names. Handlers gated on session state narrow `matches` but
+    still name every intent they can answer: the interaction model is checked against that list."""
 
     intents: frozenset[str] = frozenset()
 

@@ -28,9 +28,10 @@ class OfferReply(Handler):
         super().__init__(services)
         self.offers = offers
 
+    intents = frozenset({"AMAZON.YesIntent", "AMAZON.NoIntent"})
+
     def matches(self, turn: Turn) -> bool:
-        return (turn.intent_name in ("AMAZON.YesIntent", "AMAZON.NoIntent")
-                and turn.session.get(PENDING_OFFER) in self.offers)
+        return super().matches(turn) and turn.session.get(PENDING_OFFER) in self.offers
 
     def answer(self, turn: Turn) -> Response:
         offer = self.offers[turn.session[PENDING_OFFER]]

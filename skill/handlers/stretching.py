@@ -88,9 +88,10 @@ class StartRoutine(Handler):
 class RoutineControl(Handler):
     """Next, pause and start over while a routine runs in this session."""
 
+    intents = frozenset({"AMAZON.NextIntent", "AMAZON.PauseIntent", "AMAZON.StartOverIntent"})
+
     def matches(self, turn: Turn) -> bool:
-        return ROUTINE in turn.session and turn.intent_name in (
-            "AMAZON.NextIntent", "AMAZON.PauseIntent", "AMAZON.StartOverIntent")
+        return ROUTINE in turn.session and super().matches(turn)
 
     def answer(self, turn: Turn) -> Response:
         name, current = turn.intent_name, turn.session[ROUTINE]

@@ -108,6 +108,8 @@ class RedFlag(Handler):
     as the red-flag intent.
     """
 
+    intents = frozenset(RED_FLAG_INTENTS)
+
     def matches(self, turn: Turn) -> bool:
         return red_flag_said(turn) is not None
 
@@ -117,6 +119,8 @@ class RedFlag(Handler):
 
 class TriageStart(Handler):
     """"Help me figure out my hip pain", or "start over" during a triage."""
+
+    intents = frozenset({"StartTriageIntent", "AMAZON.StartOverIntent"})
 
     def matches(self, turn: Turn) -> bool:
         name = turn.intent_name
@@ -135,11 +139,11 @@ def start_triage(turn: Turn) -> Response:
 class TriageAnswer(Handler):
     """An answer to the current triage question. Yes/no wait while an offer is pending."""
 
-    ANSWER_INTENTS = ("DescribePainIntent", "DurationIntent") + tuple(YES_NO)
+    intents = frozenset({"DescribePainIntent", "DurationIntent", *YES_NO})
 
     def matches(self, turn: Turn) -> bool:
         name = turn.intent_name
-        if TRIAGE not in turn.session or name not in self.ANSWER_INTENTS:
+        if TRIAGE not in turn.session or not super().matches(turn):
             return False
         return not (name in YES_NO and PENDING_OFFER in turn.session)
 
