@@ -83,11 +83,8 @@ def _bounded_json(value: Any, depth: int) -> None:
         raise Invalid
 
 
-def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
-    """One thing said: a content key with its values (composed again from content), or, for text
-    that is not from content (a triage outcome), the text itself."""
-    if isinstance(raw, str):
-        return _text(raw, MAX_TEXT)
+def _said(raw: Any, content_keys: Collection[str]) -> dict:
+    """One thing said: a key of content, a triage text or a stretch text, with its values."""
     raw = _mapping(raw)
     values = _mapping(raw.get("values"))
     # The key is checked as text before the lookup: a forged list or mapping can't be looked up.
@@ -101,7 +98,8 @@ def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
 def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[str]) -> dict:
     """What "repeat" says again: content keys and values (numbers are pauses in seconds).
 
-    Kept as keys, not SSML, so Repeat composes it again and a forged value can't be spoken raw.
+    Kept as keys, never text, so Repeat composes it again, a forged key is dropped, and the
+    attributes Alexa sends back with every request stay small.
     """
     raw = _mapping(raw)
     body = raw.get("body")
@@ -116,10 +114,6 @@ def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[st
         else:
             parts.append(_said(part, content_keys))
     question, reprompt = (None if raw[name] is None else _said(raw[name], content_keys) for name in ("question", "reprompt"))
-    if isinstance(question, str) and not question.rstrip().endswith("?"):
-        raise Invalid
-    if sum(len(part) for part in parts if isinstance(part, str)) > MAX_TEXT:
-        raise Invalid
     if not isinstance(raw["urgency"], str) or raw["urgency"] not in urgencies:
         raise Invalid
     return {"body": parts, "question": question, "reprompt": reprompt, "urgency": raw["urgency"]}

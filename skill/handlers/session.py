@@ -78,13 +78,15 @@ def goodbye(turn: Turn) -> Response:
 class Repeat(Handler):
     intents = frozenset({"AMAZON.RepeatIntent"})
 
+    """The last answer again, composed from its keys. A triage question is asked again with its
+    elicitation (and slowly, when it has a slow form); a stretch step is shown again too."""
+
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return ask(turn, question, [], slowly=True)
-        routine = turn.session.get(ROUTINE)
-        if routine:
-            return stretching.say_step(turn, routine["id"], routine["step"], [])
+            return ask(turn, question, turn.last_body(), slowly=True)
+        if ROUTINE in turn.session:
+            return stretching.repeat_step(turn)
         return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
 
 
