@@ -154,8 +154,9 @@ def test_repeat_never_says_forged_stored_text(runtime, error_line, caplog, conte
 
 @pytest.mark.parametrize("key", ["triage.questions.NO_SUCH", "triage.outcomes.SELF_CARE+NO_SUCH", "stretches.cues.nope",
                                  "prompts.no_such_item"])
-def test_repeat_drops_a_forged_key(runtime, error_line, caplog, content, key):
-    forged = {"last_reply": {"body": [{"key": key, "values": {}}], "question": None, "reprompt": None,
+@pytest.mark.parametrize("bare", [True, False])
+def test_repeat_drops_a_forged_key(runtime, error_line, caplog, content, key, bare):
+    forged = {"last_reply": {"body": [key if bare else {"key": key, "values": {}}], "question": None, "reprompt": None,
                              "urgency": "self_care"}, "guidance_heard": True}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)

@@ -273,14 +273,18 @@ class Turn:
         return self.say(body, question=question, reprompt=reprompt,
                         offer=self.session.get(PENDING_OFFER), urgency=last["urgency"])
 
-    def _recomposed(self, stored: dict | None) -> Line | None:
-        return None if stored is None else self.services.line(stored["key"], stored["values"])
+    def _recomposed(self, stored: str | dict | None) -> Line | None:
+        if stored is None:
+            return None
+        if isinstance(stored, str):
+            return self.services.line(stored, {})
+        return self.services.line(stored["key"], stored["values"])
 
     def last_answer_more(self) -> str | None:
         """The rest of the last answer said, if it has more (MoreInfoIntent)."""
         content = self.services.content
         for part in (self.session.get(LAST_REPLY) or {}).get("body", ()):
-            key = part["key"] if isinstance(part, dict) else ""
+            key = _key(part) or ""
             if content.has(key) and not key.endswith(MORE) and content.more(key):
                 return content.more(key)
         return None
@@ -299,14 +303,17 @@ class Turn:
         return self.handler_input.response_builder.response
 
 
-def _stored(text: str | None) -> dict | None:
-    """What "repeat" keeps of a text: its key and values, never the text itself."""
+def _stored(text: str | None) -> str | dict | None:
+    """What "repeat" keeps of a text: its key (with its values, if any), never the text itself.
+    Alexa sends session attributes back with every request, so the bare key is kept when it can be."""
     if text is None:
         return None
     if not isinstance(text, Line):
         raise TypeError(f"spoken text must come keyed from content: {text[:40]!r}")
-    return {"key": text.key, "values": text.values}
+    return {"key": text.key, "values": text.values} if text.values else text.key
 
 
 def _key(stored: Any) -> str | None:
+    if isinstance(stored, str):
+        return stored
     return stored.get("key") if isinstance(stored, dict) else None
