@@ -57,3 +57,17 @@ def test_repeat_during_a_stretch_step_says_it_again(resolver, transport):  # noq
         before.speech.split("I'm not a doctor")[0]
     before, again = _repeated(resolver, transport, ["ask hip helper to start my cool down", "next"])
     assert again.speech == before.speech
+
+
+def test_repeat_reads_a_long_list_slowly_and_again_the_same(resolver, transport):  # noqa: F811
+    from skill.domain.triage import TriageEngine
+    from skill.settings import PROJECT_ROOT
+
+    slowly = TriageEngine.load(PROJECT_ROOT / "content" / "triage.yaml").say(
+        "triage.questions.Q2_WARNING_SIGNS.repeat_slowly")
+    before, again = _repeated(resolver, transport, ["open hip helper", "help me figure out my hip pain", "no"])
+    assert " ".join(slowly.split()[:6]) not in before.speech and again.speech.endswith(slowly)
+    twice = Simulator(resolver, transport)
+    for said in ["open hip helper", "help me figure out my hip pain", "no", "repeat"]:
+        first = twice.say(said)
+    assert twice.say("repeat").speech == first.speech

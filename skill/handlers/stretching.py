@@ -59,7 +59,7 @@ def start_routine(turn: Turn, routine: str) -> Response:
     if turn.session.get(FACTS, {}).get("no_stretching"):
         return turn.ask_more([turn.services.routines.prompt("not_advised")])
     routines = turn.services.routines
-    lead: list = [routines.intro(routine)]
+    lead = [routines.intro(routine)]
     if outer_hip_reported(turn) and routines.leaves_out_for_outer_hip(routine):
         lead.append(routines.prompt("outer_hip_note"))
     return say_step(turn, routine, 1, lead)

@@ -257,6 +257,9 @@ class Turn:
         except KeyError:
             return []
 
+    def last_question_key(self) -> str | None:
+        return _key((self.session.get(LAST_REPLY) or {}).get("question"))
+
     def repeat_last(self) -> Response | None:
         """The last answer composed again from its keys, so a forged one can only say real texts."""
         last = self.session.get(LAST_REPLY)
