@@ -126,7 +126,7 @@ def session_schema(services: Services) -> SessionSchema:
     return SessionSchema(
         offers=frozenset(offers()),
         routine_steps={routine: len(routines.steps(routine, outer_hip_pain=False)) for routine in routines.routine_ids},
-        slot_ids=SLOT_IDS, content_keys=services.content.keys(), urgencies=URGENCIES)
+        slot_ids=SLOT_IDS, content_keys=services.line_keys(), urgencies=URGENCIES)
 
 
 def _size(value: object) -> int:

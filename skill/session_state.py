@@ -31,8 +31,8 @@ ROUTINE = "routine"                 # the stretch routine under way: {"id", "ste
 REMINDER_BODY = "reminder_body"     # a reminder awaiting the user's yes, or the permission
 REMINDER_DRAFT = "reminder_draft"   # a reminder request that lacked only its time
 REMINDER_UNCONFIRMED = "reminder_unconfirmed"  # a create timed out: check the list before a retry
-MAX_TEXT = 8000                 # a stored answer never needs more than Alexa's speech limit
 MAX_ID = 64
+MAX_KEY = 200                   # a stored reply's text key, e.g. triage.outcomes.OUTCOME+ADVICE
 MAX_PARTS = 40
 MAX_PAUSE_SECONDS = 600
 MAX_QUESTIONS = 20             # answers kept in a triage state; the table asks at most 5
@@ -50,7 +50,7 @@ def _text(value: Any, limit: int = MAX_ID) -> str:
     return value
 
 
-def _optional_text(value: Any, limit: int = MAX_TEXT) -> str | None:
+def _optional_text(value: Any, limit: int = MAX_ID) -> str | None:
     return None if value is None else _text(value, limit)
 
 
@@ -83,15 +83,16 @@ def _bounded_json(value: Any, depth: int) -> None:
         raise Invalid
 
 
-def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
-    """One thing said: a content key with its values (composed again from content), or, for text
-    that is not from content (a triage outcome), the text itself."""
+def _said(raw: Any, content_keys: Collection[str]) -> str | dict:
+    """One thing said: a key of content, a triage text or a stretch text, bare or with its values."""
     if isinstance(raw, str):
-        return _text(raw, MAX_TEXT)
+        if _text(raw, MAX_KEY) not in content_keys:
+            raise Invalid
+        return raw
     raw = _mapping(raw)
     values = _mapping(raw.get("values"))
     # The key is checked as text before the lookup: a forged list or mapping can't be looked up.
-    if set(raw) != {"key", "values"} or _text(raw["key"], MAX_TEXT) not in content_keys or len(values) > 5 or not all(
+    if set(raw) != {"key", "values"} or _text(raw["key"], MAX_KEY) not in content_keys or len(values) > 5 or not all(
             isinstance(value, (str, int)) and not isinstance(value, bool) for value in values.values()):
         raise Invalid
     return {"key": raw["key"], "values": {_text(name): _text(value, 200) if isinstance(value, str) else value
@@ -101,7 +102,8 @@ def _said(raw: Any, content_keys: Collection[str]) -> dict | str:
 def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[str]) -> dict:
     """What "repeat" says again: content keys and values (numbers are pauses in seconds).
 
-    Kept as keys, not SSML, so Repeat composes it again and a forged value can't be spoken raw.
+    Kept as keys, never text, so Repeat composes it again, a forged key is dropped, and the
+    attributes Alexa sends back with every request stay small.
     """
     raw = _mapping(raw)
     body = raw.get("body")
@@ -116,10 +118,6 @@ def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[st
         else:
             parts.append(_said(part, content_keys))
     question, reprompt = (None if raw[name] is None else _said(raw[name], content_keys) for name in ("question", "reprompt"))
-    if isinstance(question, str) and not question.rstrip().endswith("?"):
-        raise Invalid
-    if sum(len(part) for part in parts if isinstance(part, str)) > MAX_TEXT:
-        raise Invalid
     if not isinstance(raw["urgency"], str) or raw["urgency"] not in urgencies:
         raise Invalid
     return {"body": parts, "question": question, "reprompt": reprompt, "urgency": raw["urgency"]}
@@ -201,7 +199,7 @@ class SessionSchema:
         return {"at": _text(raw["at"]), "asked": _int(raw["asked"], 0, 10),
                 "answers": {_text(question): [self._answer_id(answer) for answer in given]
                             for question, given in answers.items()},
-                "then": _optional_text(raw["then"], MAX_ID)}
+                "then": _optional_text(raw["then"])}
 
     def _known_answers(self, raw: Any) -> dict:
         raw = _mapping(raw)

@@ -79,6 +79,11 @@ def runtime(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def content():
+    return Content.load(Settings().content_dir)
+
+
+@pytest.fixture(scope="module")
 def error_line():
     return " ".join(Content.load(Settings().content_dir).say("prompts.error").split())
 
@@ -140,11 +145,32 @@ def test_a_huge_attribute_is_not_echoed(runtime):
     assert "padding" not in reply["sessionAttributes"] and len(json.dumps(reply)) < 20_000
 
 
-def test_repeat_escapes_a_forged_stored_reply(runtime, error_line, caplog):
+def test_repeat_never_says_forged_stored_text(runtime, error_line, caplog, content):
     forged = {"last_reply": {"body": ["</speak><speak>hi"], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)
-    assert "</speak><speak>hi" in heard(reply)
+    assert "hi" not in heard(reply).split() and content.say("prompts.nothing_to_repeat") in heard(reply)
+
+
+@pytest.mark.parametrize("key", ["triage.questions.NO_SUCH", "triage.outcomes.SELF_CARE+NO_SUCH", "stretches.cues.nope",
+                                 "prompts.no_such_item"])
+@pytest.mark.parametrize("bare", [True, False])
+def test_repeat_drops_a_forged_key(runtime, error_line, caplog, content, key, bare):
+    forged = {"last_reply": {"body": [key if bare else {"key": key, "values": {}}], "question": None, "reprompt": None,
+                             "urgency": "self_care"}, "guidance_heard": True}
+    reply = send(runtime, forged, "AMAZON.RepeatIntent")
+    assert_sound(reply, caplog, error_line)
+    assert content.say("prompts.nothing_to_repeat") in heard(reply)
+
+
+@pytest.mark.parametrize("stored", [{"key": "stretches.cues.hold", "values": {}},       # its {seconds} missing
+                                    {"key": "prompts.welcome", "values": {}}])          # no question
+def test_repeat_refuses_a_real_key_that_does_not_fit_its_place(runtime, error_line, caplog, content, stored):
+    forged = {"last_reply": {"body": [], "question": stored, "reprompt": None, "urgency": "self_care"},
+              "guidance_heard": True}
+    reply = send(runtime, forged, "AMAZON.RepeatIntent")
+    assert_sound(reply, caplog, error_line)
+    assert content.say("prompts.nothing_to_repeat") in heard(reply)
 
 
 def test_repeat_says_the_last_answer_again(runtime):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skill.domain.content import KNOWN_PLACEHOLDERS, ContentError, Item, read_yaml, validate_item
+from skill.domain.content import KNOWN_PLACEHOLDERS, ContentError, Item, Line, read_yaml, validate_item
 from skill.domain.speech import Part, Pause
 
 # Time to get into position (or change sides) before a hold starts.
@@ -42,6 +42,7 @@ ROUTINE_FIELDS = frozenset({"name", "intro", "steps", "closing"})
 FILE_FIELDS = frozenset({"safety", "default_routine", "slots", "routines", "stretches", "cues", "prompts"})
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+KEY_PREFIX = "stretches."   # what this file's texts are keyed by, so "repeat" can say them again
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class Step:
 
 @dataclass(frozen=True)
 class Stretch:
+    key: str            # e.g. "hip_flexor", as in stretches.yaml
     title: str
     screen_text: str
-    instruction: str
     hold_seconds: int
     both_sides: bool
     crosses_midline: bool
@@ -73,7 +74,6 @@ class Stretch:
 class Routine:
     name: str           # spoken, as in "your cool-down"
     intro: str
-    closing: str
     stretches: tuple[Stretch, ...]
 
 
@@ -81,14 +81,17 @@ class Routines:
     """Every routine of stretches.yaml, plus the cues and navigation prompts spoken around them."""
 
     def __init__(self, safety: str, routines: dict[str, Routine], slots: dict[str, str], default_routine: str,
-                 cues: dict[str, str], prompts: dict[str, str], items: list[Item]):
+                 prompts: dict[str, str], items: list[Item]):
         self.safety = safety
         self._routines = routines
         self._slots = slots
         self._default_routine = default_routine
-        self._cues = cues
         self._prompts = prompts
         self._items = items
+        self._texts = {KEY_PREFIX + item.key: item.say for item in items}
+        for routine in routines:    # a routine's intro is said with the safety line and how it works
+            self._texts[self._intro_key(routine)] = " ".join(
+                (safety, routines[routine].intro, prompts["how_it_works"]))
 
     @classmethod
     def load(cls, path: Path) -> "Routines":
@@ -106,9 +109,25 @@ class Routines:
     def name(self, routine: str) -> str:
         return self._routine(routine).name
 
-    def intro(self, routine: str) -> str:
+    def intro(self, routine: str) -> Line:
         """The safety line first, then what the routine is and how the guiding works."""
-        return " ".join((self.safety, self._routine(routine).intro, self._prompts["how_it_works"]))
+        self._routine(routine)
+        return self.say(self._intro_key(routine))
+
+    @staticmethod
+    def _intro_key(routine: str) -> str:
+        return f"{KEY_PREFIX}routines.{routine}.intro"
+
+    def say(self, key: str, **values: str | int) -> Line:
+        """The text of `key` (e.g. "stretches.cues.hold") with its placeholders filled, as a Line."""
+        try:
+            text = self._texts[key]
+        except KeyError:
+            raise KeyError(f"no stretch text {key!r}") from None
+        return Line(_fill(text, values), key, values)
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._texts)
 
     def steps(self, routine: str, *, outer_hip_pain: bool) -> list[Step]:
         stretches = [stretch for stretch in self._routine(routine).stretches
@@ -123,8 +142,9 @@ class Routines:
         steps = self.steps(routine, outer_hip_pain=outer_hip_pain)
         return steps[index - 1] if index <= len(steps) else None
 
-    def closing(self, routine: str) -> str:
-        return self._routine(routine).closing
+    def closing(self, routine: str) -> Line:
+        self._routine(routine)
+        return self.say(f"{KEY_PREFIX}routines.{routine}.closing")
 
     def leaves_out_for_outer_hip(self, routine: str) -> bool:
         """Whether outer-hip pain changes this routine, i.e. whether the outer-hip note applies."""
@@ -134,15 +154,11 @@ class Routines:
         """The routine for a StretchRoutine slot id; no or an unknown id gets the default (the hip stretches)."""
         return self._slots.get((slot_id or "").strip().upper(), self._default_routine)
 
-    def prompt(self, key: str, **values: str | int) -> str:
+    def prompt(self, key: str, **values: str | int) -> Line:
         """A navigation prompt with its {step}, {total} or {routine} filled in."""
-        try:
-            text = self._prompts[key]
-        except KeyError:
-            raise KeyError(f"no stretch prompt {key!r}") from None
-        return _fill(text, values)
+        return self.say(f"{KEY_PREFIX}prompts.{key}", **values)
 
-    def step_label(self, step: Step) -> str:
+    def step_label(self, step: Step) -> Line:
         return self.prompt("step_label", step=step.index, total=step.total)
 
     def _routine(self, routine: str) -> Routine:
@@ -156,11 +172,12 @@ class Routines:
                     parts=self._spoken_parts(stretch), screen_text=stretch.screen_text)
 
     def _spoken_parts(self, stretch: Stretch) -> tuple[Part, ...]:
-        hold = [_fill(self._cues["hold"], {"seconds": stretch.hold_seconds}), Pause(stretch.hold_seconds)]
-        parts: list[Part] = [stretch.instruction, Pause(SETTLE_SECONDS), *hold]
+        hold = [self.say(f"{KEY_PREFIX}cues.hold", seconds=stretch.hold_seconds), Pause(stretch.hold_seconds)]
+        instruction = self.say(f"{KEY_PREFIX}stretches.{stretch.key}.instruction")
+        parts: list[Part] = [instruction, Pause(SETTLE_SECONDS), *hold]
         if stretch.both_sides:
-            parts += [self._cues["switch_sides"], Pause(SETTLE_SECONDS), *hold]
-        parts.append(self._cues["release"])
+            parts += [self.say(f"{KEY_PREFIX}cues.switch_sides"), Pause(SETTLE_SECONDS), *hold]
+        parts.append(self.say(f"{KEY_PREFIX}cues.release"))
         return tuple(parts)
 
 
@@ -185,8 +202,8 @@ class _Loader:
         safety = self._item("safety", data.get("safety"))
         stretches = {key: self._stretch(key, raw) for key, raw in self._section(data, "stretches").items()}
         routines = {key: self._routine(key, raw, stretches) for key, raw in self._section(data, "routines").items()}
+        self._texts(data, "cues", CUE_KEYS, CUE_PLACEHOLDERS)     # checked here, said by key
         return Routines(safety, routines, self._slots(data, routines), self._default_routine(data, routines),
-                        cues=self._texts(data, "cues", CUE_KEYS, CUE_PLACEHOLDERS),
                         prompts=self._prompts(data), items=self.items)
 
     def _item(self, key: str, raw: Any, placeholders: frozenset[str] = KNOWN_PLACEHOLDERS) -> str:
@@ -212,10 +229,11 @@ class _Loader:
         if isinstance(hold, bool) or not isinstance(hold, int) or not MIN_HOLD_SECONDS <= hold <= MAX_HOLD_SECONDS:
             raise ContentError(self.path, f"{where}.hold_seconds",
                                f"a hold is {MIN_HOLD_SECONDS} to {MAX_HOLD_SECONDS} whole seconds, not {hold!r}")
+        self._item(f"{where}.instruction", raw.get("instruction"))     # said by key
         return Stretch(
+            key=key,
             title=self._line(raw, where, "title", MAX_TITLE_CHARS),
             screen_text=self._line(raw, where, "screen_text", MAX_SCREEN_TEXT_CHARS),
-            instruction=self._item(f"{where}.instruction", raw.get("instruction")),
             hold_seconds=hold,
             both_sides=self._flag(raw, where, "both_sides"),
             crosses_midline=self._flag(raw, where, "crosses_midline"),
@@ -238,8 +256,8 @@ class _Loader:
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ContentError(self.path, f"{where}.name", "needs the routine's spoken name")
+        self._item(f"{where}.closing", raw.get("closing"))     # said by key
         return Routine(name=name.strip(), intro=self._item(f"{where}.intro", raw.get("intro")),
-                       closing=self._item(f"{where}.closing", raw.get("closing")),
                        stretches=self._steps(f"{where}.steps", raw.get("steps"), stretches))
 
     def _steps(self, where: str, steps: Any, stretches: dict[str, Stretch]) -> tuple[Stretch, ...]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from skill.domain.content import ContentError, read_yaml, validate_item
+from skill.domain.content import ContentError, Line, read_yaml, validate_item
 from skill.grammar import slot_ids as _grammar_slot_ids
 
 MAX_QUESTIONS = 5
@@ -29,6 +29,9 @@ _SLOT_OF = {answer: slot for slot, answers in SLOT_IDS.items() for answer in ans
 CURRENT_ONLY = frozenset(SLOT_IDS["yes_no"])
 THEN = "then"                     # answer target: the outcome the router chose before this question
 ADVICE_JOIN = "+"                 # id of an outcome with advice appended: OUTCOME+ADVICE
+# Texts are Lines keyed "triage.questions.ID[.reprompt|.repeat_slowly]" and "triage.outcomes.ID",
+# so "repeat" can say them again from the key alone.
+OUTCOME_KEY = "triage.outcomes."
 
 
 def slot_of(answer: str) -> str:
@@ -46,9 +49,9 @@ def _free_answer_slot(answers: Iterable[str]) -> str | None:
 @dataclass(frozen=True)
 class Question:
     id: str
-    prompt: str
-    reprompt: str                           # shorter re-ask for silence or "repeat"
-    repeat_slowly: str | None = None        # a long list read one item at a time, for "repeat"
+    prompt: Line
+    reprompt: Line                          # shorter re-ask for silence or "repeat"
+    repeat_slowly: Line | None = None       # a long list read one item at a time, for "repeat"
     accepts: tuple[str, ...] = ()           # the answer ids that fit this question
     slot: str | None = None                 # the slot a free answer fills ("location"); None for yes/no
 
@@ -56,7 +59,7 @@ class Question:
 @dataclass(frozen=True)
 class Outcome:
     id: str
-    text: str                               # may hold {emergency_number}; the composer fills it
+    text: Line                              # may hold {emergency_number}; the composer fills it
     urgency: str                            # one of URGENCIES
     offers_stretching: bool
 
@@ -128,13 +131,30 @@ class TriageEngine:
         self._table = table
         self._owner_of = {answer: question_id for question_id, node in table.questions.items()
                           for answer in node.routes if answer not in CURRENT_ONLY}
+        self._lines = self._every_line()
 
     @classmethod
     def load(cls, path: Path) -> TriageEngine:
         """Read and check the whole table, every path included; a broken table raises ContentError."""
-        engine = cls(_Reader(path, read_yaml(path)).table())
-        engine._check_every_path()
-        return engine
+        return cls(_Reader(path, read_yaml(path)).table())
+
+    def say(self, key: str) -> Line:
+        """A question's or outcome's text by its key (an outcome with advice appended included)."""
+        try:
+            return self._lines[key]
+        except KeyError:
+            raise KeyError(f"no triage text {key!r}") from None
+
+    def keys(self) -> frozenset[str]:
+        return frozenset(self._lines)
+
+    def _every_line(self) -> dict[str, Line]:
+        """Every text the table can say, by key; checks every path on the way."""
+        lines = {line.key: line for node in self._table.questions.values()
+                 for line in (node.question.prompt, node.question.reprompt, node.question.repeat_slowly) if line}
+        lines.update((outcome.text.key, outcome.text) for outcome in self._table.outcomes.values())
+        lines.update((outcome.text.key, outcome.text) for outcome in self._check_every_path())
+        return lines
 
     def start(self, known: Mapping[str, str | None] | None = None) -> Step:
         """The first question. `known`: slot answers the user gave before the triage began."""
@@ -260,11 +280,14 @@ class TriageEngine:
                 raise ContentError(error.file, error.key, f"{error.problem} (path: {_path_text(taken)})") from None
             yield from self._walk(following, taken)
 
-    def _check_every_path(self) -> None:
-        """Every path ends in an outcome within MAX_QUESTIONS, fits the word limit, and every node is used."""
+    def _check_every_path(self) -> list[Outcome]:
+        """Every path ends in an outcome within MAX_QUESTIONS, fits the word limit, and every node is used;
+        returns the outcomes reached."""
         table = self._table
         reached = {table.start, *table.red_flags.values()}
+        outcomes = []
         for path, outcome in self._walk(self.start(), []):
+            outcomes.append(outcome)
             reached.update(question for question, _ in path)
             reached.update(outcome.id.split(ADVICE_JOIN))
             words = len(outcome.text.split())
@@ -275,6 +298,7 @@ class TriageEngine:
             unused = sorted(set(ids) - reached)
             if unused:
                 raise ContentError(table.file, f"{section}.{unused[0]}", "is never reached by any path")
+        return outcomes
 
 
 def _answer_ids(answers: Mapping[str, str | None]) -> list[str]:
@@ -286,9 +310,10 @@ def _matches(when: Mapping[str, frozenset[str]], answers: Mapping[str, list[str]
 
 
 def _with_advice(outcome: Outcome, advice_id: str, advice: _Advice) -> Outcome:
+    joined = f"{outcome.id}{ADVICE_JOIN}{advice_id}"
     return Outcome(
-        id=f"{outcome.id}{ADVICE_JOIN}{advice_id}",
-        text=f"{outcome.text} {advice.text}",
+        id=joined,
+        text=Line(f"{outcome.text} {advice.text}", OUTCOME_KEY + joined, {}),
         urgency=min(outcome.urgency, advice.urgency, key=URGENCIES.index),
         offers_stretching=outcome.offers_stretching,
     )
@@ -361,13 +386,13 @@ class _Reader:
                             _free_answer_slot(routes))
         return _QuestionNode(question, self._text(raw, "summary", key), routes)
 
-    def _question_text(self, key: str, raw: Mapping, name: str) -> str:
+    def _question_text(self, key: str, raw: Mapping, name: str) -> Line:
         item_key = key if name == "say" else f"{key}.{name}"
         item = {"say": raw[name], "source": raw["source"], **({"note": raw["note"]} if "note" in raw else {})}
         text = validate_item(self.file, item_key, item).say
         if not text.endswith("?"):
             self.fail(f"{key}.{name}", "a question must end with a question mark")
-        return text
+        return Line(text, f"triage.{item_key}", {})
 
     def _routes(self, key: str, raw: Mapping) -> dict[str, _Target]:
         """Either `answers` (each answer its own target) or `values` that all go on to `next`."""
@@ -452,7 +477,7 @@ class _Reader:
             self.fail(f"{key}.say", "an emergency outcome names {emergency_number}")
         if not isinstance(raw["offers_stretching"], bool):
             self.fail(f"{key}.offers_stretching", "is true or false")
-        return Outcome(outcome_id, text, urgency, raw["offers_stretching"])
+        return Outcome(outcome_id, Line(text, OUTCOME_KEY + outcome_id, {}), urgency, raw["offers_stretching"])
 
     def _advice(self, advice_id: str, raw: Any) -> _Advice:
         key = f"advice.{advice_id}"

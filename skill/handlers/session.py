@@ -76,15 +76,19 @@ def goodbye(turn: Turn) -> Response:
 
 
 class Repeat(Handler):
+    """The last answer again, composed from its keys. A triage question is asked again with its
+    elicitation (and slowly, when it has a slow form); a stretch step is shown again too."""
+
     intents = frozenset({"AMAZON.RepeatIntent"})
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)
         if question:
-            return ask(turn, question, [], slowly=True)
-        routine = turn.session.get(ROUTINE)
-        if routine:
-            return stretching.say_step(turn, routine["id"], routine["step"], [])
+            # What led to the question is said again only if the question was the last thing asked.
+            asked = turn.last_question_key() in (question.prompt.key, getattr(question.repeat_slowly, "key", None))
+            return ask(turn, question, turn.last_body() if asked else [], slowly=True)
+        if ROUTINE in turn.session:
+            return stretching.repeat_step(turn)
         return turn.repeat_last() or turn.ask_more([turn.text("prompts.nothing_to_repeat")])
 
 

@@ -45,6 +45,16 @@ def say_step(turn: Turn, routine: str, index: int, lead: list[str]) -> Response:
                     offer=OFFER_NEXT_STRETCH, stretch=step)
 
 
+def repeat_step(turn: Turn) -> Response:
+    """The step under way again, with what was said before it (the routine's intro) when it was
+    the last answer: the same words, and the step shown again."""
+    current = turn.session[ROUTINE]
+    step = turn.services.routines.step(current["id"], current["step"], outer_hip_pain=outer_hip_reported(turn))
+    body, parts = turn.last_body(), list(step.parts) if step else []
+    lead = body[:-len(parts)] if parts and body[-len(parts):] == parts else []
+    return say_step(turn, current["id"], current["step"], lead)
+
+
 def start_routine(turn: Turn, routine: str) -> Response:
     if turn.session.get(FACTS, {}).get("no_stretching"):
         return turn.ask_more([turn.services.routines.prompt("not_advised")])

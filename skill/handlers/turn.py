@@ -20,13 +20,14 @@ from skill.domain import screens
 from skill.domain.content import MORE, Content, Line
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
-from skill.domain.routines import Routines, Step as StretchStep
+from skill.domain.routines import KEY_PREFIX as STRETCHES_PREFIX, Routines, Step as StretchStep
 from skill.domain.speech import Part, Pause, Reply, SpeechComposer, most_urgent
 from skill.domain.triage import TriageEngine
 from skill.serializer import PlainJson
 from skill.session_state import GUIDANCE_HEARD, LAST_REPLY, PENDING_OFFER
 
 TURN = "turn"                       # request attribute: this request's Turn
+TRIAGE_PREFIX = "triage."
 
 # Offers a yes/no can answer.
 OFFER_TRIAGE = "start_triage"
@@ -51,6 +52,18 @@ class Services:
     routines: Routines
     reminder_words: ReminderWords
     apl_documents: dict[str, dict]
+
+    def line(self, key: str, values: dict[str, object]) -> Line:
+        """Any text said before, again from its key: content, a triage question or outcome, a stretch."""
+        if key.startswith(TRIAGE_PREFIX):
+            return self.triage.say(key)
+        if key.startswith(STRETCHES_PREFIX):
+            return self.routines.say(key, **values)
+        return self.content.say(key, **values)
+
+    def line_keys(self) -> frozenset[str]:
+        """Every key `line` accepts: what a stored reply may name."""
+        return self.content.keys() | self.triage.keys() | self.routines.keys()
 
 
 class Preferences:
@@ -191,7 +204,8 @@ class Turn:
         if isinstance(question, Line) and question.key in NEXT_TIME_ASK and _key(last.get("question")) == question.key:
             question, reprompt, offer = self.text(NEXT_TIME_ASK[question.key]), None, OFFER_MORE
         content = self.services.content
-        urgency = most_urgent([urgency, self.urgency] + [content.item(part.key).urgency for part in body if isinstance(part, Line)])
+        urgency = most_urgent([urgency, self.urgency] + [content.item(part.key).urgency for part in body
+                                                   if isinstance(part, Line) and content.has(part.key)])
         reply = self.services.composer.compose(
             body, locale=self.locale, full_guidance=not session.get(GUIDANCE_HEARD),
             question=question, reprompt=reprompt, card_title=self.text("prompts.card_title"), urgency=urgency)
@@ -233,27 +247,49 @@ class Turn:
         """Answer, then ask what else; a plain "no" then ends the session politely."""
         return self.say(body, question=self.text(question_key), offer=OFFER_MORE)
 
-    def repeat_last(self) -> Response | None:
-        """The last answer composed again from its content keys (or, for text not from content,
-        its text), so a forged one is escaped like any other."""
+    def last_body(self) -> list[Part]:
+        """The body of the last answer, composed again from its keys; empty when there is none
+        or its values don't fit its text (forged)."""
         last = self.session.get(LAST_REPLY)
-        if not last:
+        try:
+            return [Pause(part) if isinstance(part, (int, float)) else self._recomposed(part)
+                    for part in (last or {}).get("body", ())]
+        except KeyError:
+            return []
+
+    def last_question_key(self) -> str | None:
+        return _key((self.session.get(LAST_REPLY) or {}).get("question"))
+
+    def repeat_last(self) -> Response | None:
+        """The last answer composed again from its keys, so a forged one can only say real texts."""
+        last = self.session.get(LAST_REPLY)
+        body = self.last_body()
+        if not last or (last["body"] and not body):
             return None
-        body = [self._recomposed(part) if not isinstance(part, (int, float)) else Pause(part) for part in last["body"]]
+        try:
+            question, reprompt = self._recomposed(last["question"]), self._recomposed(last["reprompt"])
+        except KeyError:
+            return None
+        if question is not None and not question.endswith("?"):     # a forged key in the question's place
+            return None
         self.session.pop(LAST_REPLY)   # repeating is not offering again: the same question may follow
-        return self.say(body, question=self._recomposed(last["question"]), reprompt=self._recomposed(last["reprompt"]),
+        return self.say(body, question=question, reprompt=reprompt,
                         offer=self.session.get(PENDING_OFFER), urgency=last["urgency"])
 
-    def _recomposed(self, stored: Any) -> Any:
-        if isinstance(stored, dict):
-            return self.text(stored["key"], **stored["values"])
-        return stored
+    def _recomposed(self, stored: str | dict | None) -> Line | None:
+        if stored is None:
+            return None
+        if isinstance(stored, str):
+            return self.services.line(stored, {})
+        return self.services.line(stored["key"], stored["values"])
 
     def last_answer_more(self) -> str | None:
         """The rest of the last answer said, if it has more (MoreInfoIntent)."""
+        content = self.services.content
         for part in (self.session.get(LAST_REPLY) or {}).get("body", ()):
-            if isinstance(part, dict) and not part["key"].endswith(MORE) and self.services.content.more(part["key"]):
-                return self.services.content.more(part["key"])
+            key = _key(part) or ""
+            if content.has(key) and not key.endswith(MORE) and content.more(key):
+                return content.more(key)
         return None
 
     def respond(self, reply: Reply) -> Response:
@@ -270,12 +306,17 @@ class Turn:
         return self.handler_input.response_builder.response
 
 
-def _stored(text: str | None) -> dict | str | None:
-    """What "repeat" keeps of a text: its content key and values, or the text when it is not from content."""
-    if isinstance(text, Line):
-        return {"key": text.key, "values": text.values}
-    return text
+def _stored(text: str | None) -> str | dict | None:
+    """What "repeat" keeps of a text: its key (with its values, if any), never the text itself.
+    Alexa sends session attributes back with every request, so the bare key is kept when it can be."""
+    if text is None:
+        return None
+    if not isinstance(text, Line):
+        raise TypeError(f"spoken text must come keyed from content: {text[:40]!r}")
+    return {"key": text.key, "values": text.values} if text.values else text.key
 
 
 def _key(stored: Any) -> str | None:
+    if isinstance(stored, str):
+        return stored
     return stored.get("key") if isinstance(stored, dict) else None
