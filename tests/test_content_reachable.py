@@ -9,6 +9,7 @@ stretch step of every routine, are not keyed content: they must be heard in the 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,9 @@ class Heard:
         self.speech += [heard(reply), reprompt(reply)]
         return reply
 
+    def ask(self, device: AlexaSession, intent: str, *slots: dict) -> dict:
+        return self.reply(device.intent(intent, *slots))
+
     def spoken_keys(self) -> set[str]:
         """Keys whose text, as filled in, reached the speech (not only a card or a screen)."""
         speech = "\n".join(self.speech)
@@ -109,15 +113,14 @@ def run_conversations(record: Heard, transport: InProcessTransport) -> None:
 def run_triage_walk(record: Heard, alexa: AlexaSession) -> None:
     for path in PATHS:
         alexa.new_session()
-        record.reply(alexa.intent("StartTriageIntent"))
+        record.ask(alexa, "StartTriageIntent")
         for _, answer in path:
             record.reply(say_answer(alexa, answer))
 
 
 def ask_about_everything(record: Heard, alexa: AlexaSession) -> None:
     """Every answer, its `more`, and the small talk around them, as directly built requests."""
-    def say(name, *slots):
-        return record.reply(alexa.intent(name, *slots))
+    say = functools.partial(record.ask, alexa)
 
     def answered_with_more(name, *slots):
         say(name, *slots)
@@ -153,8 +156,7 @@ def ask_about_everything(record: Heard, alexa: AlexaSession) -> None:
 
 def walk_every_routine(record: Heard, alexa: AlexaSession) -> None:
     """Each routine to its end, with and without outer-hip pain, paused, resumed and interrupted."""
-    def say(name, *slots):
-        return record.reply(alexa.intent(name, *slots))
+    say = functools.partial(record.ask, alexa)
 
     for outer_hip in (False, True):
         for routine in ROUTINES:
@@ -173,8 +175,7 @@ def walk_every_routine(record: Heard, alexa: AlexaSession) -> None:
 
 def set_reminders(record: Heard, device: AlexaSession, server) -> None:
     """Reminders against the local Alexa API stand-in: created, listed, cancelled, and each way that fails."""
-    def say(name, *slots):
-        return record.reply(device.intent(name, *slots))
+    say = functools.partial(record.ask, device)
 
     def remind(time="07:00", frequency="DAILY", date=None):
         slots = [device.slot("time", time), device.slot("date", date)]
@@ -194,7 +195,7 @@ def set_reminders(record: Heard, device: AlexaSession, server) -> None:
     remind("08:00", None, (today + dt.timedelta(days=3)).isoformat())   # a one-off, a few days on
     say("AMAZON.YesIntent")
     say("ListRemindersIntent")
-    remind("00:01", None, today.isoformat())
+    remind("07:00", None, (today - dt.timedelta(days=1)).isoformat())   # a one-off whose day is gone
     remind("07:00", None, today.strftime("%G-W%V"))      # a week, not a day
     remind()
     server.delay_next(2)                                  # longer than the call timeout; it is created anyway
@@ -215,7 +216,7 @@ def set_reminders(record: Heard, device: AlexaSession, server) -> None:
     say("CancelRemindersIntent")
     device.consent_token = None
     remind()
-    record.reply(device.intent("AMAZON.YesIntent"))
+    say("AMAZON.YesIntent")
     record.reply(device.send(permission_answer("DENIED")))
     server.time_zone = None
     remind()
@@ -238,8 +239,8 @@ def without_storage(record: Heard, signer, tmp_path) -> None:
     (tmp_path / "not-a-file.sqlite3").mkdir()
     device = AlexaSession(production_app_with(signer, db_path=tmp_path / "not-a-file.sqlite3").test_client(),
                           signer, SKILL_ID)
-    record.reply(device.intent("ResumeRoutineIntent"))
-    record.reply(device.intent("StartRoutineIntent"))
+    record.ask(device, "ResumeRoutineIntent")
+    record.ask(device, "StartRoutineIntent")
 
 
 def a_handler_fails(record: Heard, alexa: AlexaSession, monkeypatch) -> None:
@@ -248,7 +249,7 @@ def a_handler_fails(record: Heard, alexa: AlexaSession, monkeypatch) -> None:
         raise RuntimeError("a bug")
     with monkeypatch.context() as patch:
         patch.setattr(Routines, "intro", broken)
-        record.reply(alexa.intent("StartRoutineIntent"))
+        record.ask(alexa, "StartRoutineIntent")
 
 
 def test_every_content_item_is_reached_by_some_request(recorded, alexa, reminder_device, alexa_api_server, signer,
