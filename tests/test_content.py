@@ -120,6 +120,7 @@ def _broken_copy(tmp_path: Path, file: str, mutate) -> Path:
     ("answers.yaml", lambda d: d["symptoms"]["source"].update(document={"paragraph": 0, "quote": "x"}),
      "answers.symptoms.source.document"),
     ("guidance.yaml", lambda d: d.pop("short"), "guidance.short"),
+    ("prompts.yaml", lambda d: d["card_title"].update(shown="speaker"), "prompts.card_title.shown"),
 ])
 def test_broken_content_stops_start_up_naming_file_and_key(tmp_path, file, mutate, key):
     directory = _broken_copy(tmp_path, file, mutate)

@@ -159,16 +159,14 @@ def test_document_quotes_are_in_the_cited_paragraph(routines):
 def test_prompts_fill_their_placeholders(routines):
     step = routines.step("cool_down", 3, outer_hip_pain=False)
     assert routines.step_label(step) == "Step 3 of 4."
-    offer = routines.prompt("resume_offer", step=3, routine=routines.name("cool_down"))
-    assert offer == "Last time you stopped at step 3 of your cool-down. Shall we carry on?"
     with pytest.raises(KeyError, match="total"):
-        routines.prompt("position", step=1, routine="hips")
+        routines.prompt("step_label", step=1)
     with pytest.raises(KeyError, match="nonsense"):
         routines.prompt("nonsense")
 
 
 def test_prompts_that_keep_the_session_open_are_questions(routines):
-    for key in ("next_question", "paused_question", "resume_offer"):
+    for key in ("next_question", "paused_question"):
         assert routines.prompt(key, step=1, routine="x").endswith("?"), key
     assert "across your body" in routines.prompt("outer_hip_note")
     assert "stretches" in routines.prompt("not_advised")
@@ -212,7 +210,7 @@ def _broken_copy(tmp_path: Path, mutate: Callable[[dict], Any]) -> Path:
     (lambda d: d.update(default_routine="yoga"), "default_routine"),
     (lambda d: d["routines"]["warm_up"]["intro"].update(say="You have bursitis."), "routines.warm_up.intro.say"),
     (lambda d: d["prompts"]["next_question"].update(say="Say next."), "prompts.next_question"),
-    (lambda d: d["prompts"]["position"].update(say="Step {step} of {doctor}."), "prompts.position.say"),
+    (lambda d: d["prompts"]["step_label"].update(say="Step {step} of {doctor}."), "prompts.step_label.say"),
     (lambda d: d["prompts"].pop("outer_hip_note"), "prompts.outer_hip_note"),
     (lambda d: d["cues"]["hold"].update(say="Hold for {step} seconds."), "cues.hold.say"),
 ])

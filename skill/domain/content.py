@@ -10,6 +10,7 @@ A spoken item is a mapping:
     note: "why this differs from the document, where it does"
     more: "The rest of a long answer, said when the user asks for more."   # optional
     urgency: doctor_few_days      # optional: the answer itself advises care this soon
+    shown: card                   # optional: never spoken, only shown on the card (or `screen`: on APL)
 """
 from __future__ import annotations
 
@@ -68,7 +69,8 @@ PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # {emergency_number} is filled per locale by the composer; the others by the handler that says the item.
 KNOWN_PLACEHOLDERS = frozenset({"emergency_number", "when", "time", "count", "part_of_day", "start"})
 MORE = ":more"                  # key suffix: an item's `more` text
-ITEM_KEYS = frozenset({"say", "source", "note", "more", "urgency"})
+ITEM_KEYS = frozenset({"say", "source", "note", "more", "urgency", "shown"})
+SHOWN = frozenset({"card", "screen"})   # where an item that is never spoken is shown instead
 
 
 class Line(str):
@@ -91,6 +93,7 @@ class Item:
     note: str | None = None
     more: str | None = None                 # the rest of a long answer
     urgency: str | None = None              # the answer's own advice is this urgent (triage URGENCIES)
+    shown: str | None = None                # never spoken: shown on the card or the screen (SHOWN)
 
     @property
     def supplementary(self) -> bool:
@@ -115,7 +118,10 @@ def validate_item(file: str | Path, key: str, raw: Any, *, placeholders: frozens
     for name in ("note", "urgency"):
         if raw.get(name) is not None and not isinstance(raw[name], str):
             raise ContentError(file, f"{key}.{name}", f"a {name} is text")
-    return Item(key=key, say=say, source=raw["source"], note=raw.get("note"), more=more, urgency=raw.get("urgency"))
+    if raw.get("shown") is not None and raw["shown"] not in SHOWN:
+        raise ContentError(file, f"{key}.shown", f"is one of {sorted(SHOWN)}: where the item is shown instead of said")
+    return Item(key=key, say=say, source=raw["source"], note=raw.get("note"), more=more, urgency=raw.get("urgency"),
+                shown=raw.get("shown"))
 
 
 def _spoken_text(file: str | Path, key: str, text: str, placeholders: frozenset[str]) -> str:

@@ -29,10 +29,10 @@ MAX_TITLE_CHARS = 40
 MAX_SCREEN_TEXT_CHARS = 90
 
 CUE_KEYS = ("hold", "switch_sides", "release")
-PROMPT_KEYS = ("how_it_works", "next", "next_question", "paused", "paused_question", "resumed",
-               "step_label", "position", "resume_offer", "not_advised", "outer_hip_note")
+PROMPT_KEYS = ("how_it_works", "next_question", "paused_question", "resumed", "step_label", "not_advised",
+               "outer_hip_note")
 # These end responses that keep the session open, so they must be questions.
-QUESTION_PROMPTS = ("next_question", "paused_question", "resume_offer")
+QUESTION_PROMPTS = ("next_question", "paused_question")
 # The composer fills {emergency_number} in whole responses; prompts are filled here, so only these.
 PROMPT_PLACEHOLDERS = frozenset({"step", "total", "routine"})
 CUE_PLACEHOLDERS = frozenset({"seconds"})

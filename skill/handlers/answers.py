@@ -22,10 +22,17 @@ def _keyed_by_slot(slot: str, group: str, default: str) -> Callable[[Turn], str]
     return choose
 
 
+def _condition(turn: Turn) -> str:
+    """A condition named but not one the skill knows ("knee cartilage") gets the list it does know."""
+    if turn.slot_value("condition") and turn.slot_id("condition") is None:
+        return "prompts.unknown_condition"
+    return _keyed_by_slot("condition", "answers.conditions", "answers.conditions.overview")(turn)
+
+
 # Each question intent and how to pick its answer.
 TOPICS: dict[str, Callable[[Turn], str]] = {
     "CausesIntent": lambda turn: "answers.causes",
-    "ConditionIntent": _keyed_by_slot("condition", "answers.conditions", "answers.conditions.overview"),
+    "ConditionIntent": _condition,
     "SymptomsIntent": lambda turn: "answers.symptoms",
     "ReferredPainIntent": lambda turn: "answers.referred_pain",
     "PreventionIntent": lambda turn: "answers.prevention",
