@@ -318,7 +318,7 @@ class UtteranceResolver:
             return self._understood(False, found)
         # The answer, or another phrasing of the elicited intent itself: the same dialog goes on.
         said = {name: fill for name, fill in found.slots.items() if fill.value is not None}
-        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
+        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said}, found.generalised)
         return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
 
     def _one_shot_intent(self, found: re.Match[str]) -> IntentMatch:
