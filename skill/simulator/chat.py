@@ -104,7 +104,9 @@ def describe_intent(intent: IntentMatch) -> str:
         if slot.resolution is not None:
             text += f" -> {slot.resolved_id or '?'} ({slot.resolution.code})"
         slots.append(text)
-    return "  ".join([intent.name, *slots])
+    # No sample matched: a developer should know the sample set missed this phrasing.
+    name = intent.name if intent.generalised is None else f"{intent.name} (generalised, {intent.generalised:.2f})"
+    return "  ".join([name, *slots])
 
 
 def format_turn(turn: Turn, verbose: bool) -> list[str]:

@@ -73,8 +73,9 @@ def _add_evaluate_nlu(subparsers: argparse._SubParsersAction) -> None:
     )
     evaluate.add_argument("files", nargs="+", type=Path, metavar="FILE")
     evaluate.add_argument("--matcher", choices=sorted(MATCHERS), default="exact",
-                          help="exact: the simulator's sample matcher; statistical: a TF-IDF classifier "
-                               "trained on the samples, an approximation of how Alexa generalises")
+                          help="exact: the samples only; simulator: what `hip-helper chat` hears, the samples "
+                               "then the generalisation stage; statistical: a TF-IDF classifier trained on the "
+                               "samples (scikit-learn). Both generalisers approximate Alexa, they are not Alexa")
     evaluate.add_argument("--model", type=Path, help="interaction model JSON (default: the model dir's en-US.json)")
     evaluate.add_argument("--min-accuracy", type=float, metavar="X",
                           help="exit 1 when overall accuracy is below X (a fraction, e.g. 0.9)")

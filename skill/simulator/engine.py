@@ -81,6 +81,10 @@ class Simulator:
             if not understanding.invoked:
                 notes.append("no open session, so this starts a new one as if the skill had been named")
             self.session = Session()
+        if understanding.intent is not None and understanding.intent.generalised is not None:
+            notes.append(f"no sample matches: generalised to {understanding.intent.name} "
+                         f"(cosine {understanding.intent.generalised:.2f}), an approximation of Alexa's "
+                         "statistical NLU, not Alexa")
         if understanding.dialog_state == "IN_PROGRESS" and eliciting is not None:
             notes.append(f'taken as the answer for the "{eliciting.slot}" slot of {eliciting.intent}')
         if understanding.intent is None:

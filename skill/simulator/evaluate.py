@@ -104,6 +104,7 @@ class ExactMatcher:
     """The simulator's own matcher, with launch phrases and one-shot carriers ("ask hip helper about X")."""
 
     label = "exact (the simulator's sample matcher)"
+    generalise = False
 
     def __init__(self, model: InteractionModel, skill_id: str) -> None:
         self._model = model
@@ -114,7 +115,8 @@ class ExactMatcher:
 
     def _resolver(self, day: date | None) -> UtteranceResolver:
         if day not in self._resolvers:
-            self._resolvers[day] = UtteranceResolver(self._model, self._skill_id, today=day)
+            self._resolvers[day] = UtteranceResolver(self._model, self._skill_id, today=day,
+                                                       generalise=self.generalise)
         return self._resolvers[day]
 
     def hear(self, annotation: Annotation) -> Heard:
@@ -143,6 +145,13 @@ class ExactMatcher:
             if spoken in {normalize(form) for form in candidate.spoken_forms}:
                 return candidate.id
         return value
+
+
+class SimulatorMatcher(ExactMatcher):
+    """What `hip-helper chat` hears: the samples first, then the generalisation stage."""
+
+    label = "simulator (samples, then generalisation: an approximation of Alexa's statistical NLU, not Alexa)"
+    generalise = True
 
 
 @dataclass(frozen=True)
@@ -239,7 +248,8 @@ def _statistical(model: InteractionModel, skill_id: str) -> Matcher:
     return StatisticalMatcher(model)
 
 
-MATCHERS: Mapping[str, Callable[[InteractionModel, str], Matcher]] = {"exact": ExactMatcher, "statistical": _statistical}
+MATCHERS: Mapping[str, Callable[[InteractionModel, str], Matcher]] = {
+    "exact": ExactMatcher, "simulator": SimulatorMatcher, "statistical": _statistical}
 EXIT_OK, EXIT_BELOW_MINIMUM, EXIT_USAGE = 0, 1, 2
 
 

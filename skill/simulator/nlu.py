@@ -6,6 +6,9 @@ can convert) beats one that needs ER_SUCCESS_NO_MATCH or free text, then the mos
 characters win, then more recognised slots.
 
 After a Dialog.ElicitSlot, the next utterance is tried against that slot's own samples first.
+
+When no sample matches, the generalisation stage (generalise.py, an approximation of Alexa's
+statistical NLU, not Alexa) picks the closest intent before the utterance goes to the FallbackIntent.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from datetime import date
 from typing import Any, Mapping, Sequence
 
 from skill.simulator.builtin_slots import builtin_converter, spell_out_digits
+from skill.simulator.generalise import Generalised, Generaliser
 from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
@@ -149,6 +153,8 @@ class SlotFill:
 class IntentMatch:
     name: str
     slots: Mapping[str, SlotFill] = field(default_factory=dict)
+    # Set only when no sample matched and the generalisation stage chose the intent: its cosine.
+    generalised: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "confirmationStatus": "NONE",
@@ -221,8 +227,10 @@ class UtteranceResolver:
     """Resolves utterances against one interaction model; build once, resolve many times."""
 
     def __init__(self, model: InteractionModel, skill_id: str, *, today: date | None = None,
-                 builtin_phrases: bool = True) -> None:
+                 builtin_phrases: bool = True, generalise: bool = True) -> None:
         self._model = model
+        self._builtin_phrases = builtin_phrases
+        self._generalise = generalise
         self._skill_id = skill_id
         self._today = today or date.today()
         self._value_index = {name: self._index_values(slot_type) for name, slot_type in model.slot_types.items()}
@@ -248,6 +256,11 @@ class UtteranceResolver:
     @property
     def model(self) -> InteractionModel:
         return self._model
+
+    # Built on the first utterance no sample matches: most resolvers (and tests) never need it.
+    @cached_property
+    def _generaliser(self) -> Generaliser:
+        return Generaliser(self._model, self._value_index, BUILTIN_PHRASES if self._builtin_phrases else {})
 
     @staticmethod
     def _samples_of(intent: Intent, builtin_phrases: bool) -> tuple[str, ...]:
@@ -305,7 +318,7 @@ class UtteranceResolver:
             return self._understood(False, found)
         # The answer, or another phrasing of the elicited intent itself: the same dialog goes on.
         said = {name: fill for name, fill in found.slots.items() if fill.value is not None}
-        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said})
+        answer = IntentMatch(found.name, {**found.slots, **elicitation.slots, **said}, found.generalised)
         return Understanding(invoked=False, intent=answer, dialog_state="IN_PROGRESS")
 
     def _one_shot_intent(self, found: re.Match[str]) -> IntentMatch:
@@ -339,11 +352,20 @@ class UtteranceResolver:
         """The intent an utterance spoken inside the skill's session goes to."""
         if (found := self._best(utterance, self._patterns)) is not None:
             return found
+        if self._generalise and (close := self._generaliser.classify(utterance)) is not None:
+            return self._generalised(close)
         if self._model.declares(FALLBACK_INTENT):
             return IntentMatch(FALLBACK_INTENT)
         raise UnroutableUtterance(
             f'no sample utterance matches "{utterance}" and the model has no {FALLBACK_INTENT}'
         )
+
+    def _generalised(self, close: Generalised) -> IntentMatch:
+        intent = self._model.intent(close.intent)
+        fills = {slot.name: SlotFill(slot.name) for slot in intent.slots} if intent else {}
+        for name, (spoken, values) in close.slots.items():
+            fills[name] = SlotFill(name, spoken, EntityResolution(self._authority(intent.slot(name).type), values))
+        return IntentMatch(close.intent, fills, generalised=close.confidence)
 
     def _best(self, utterance: str, patterns: Sequence[_SamplePattern]) -> IntentMatch | None:
         found = self._best_candidate(utterance, patterns)
@@ -405,11 +427,14 @@ class UtteranceResolver:
             return True
         return 0 < pattern.literal_words and unknown_words <= pattern.literal_words
 
+    def _authority(self, slot_type: str) -> str:
+        return f"amzn1.er-authority.echo-sdk.{self._skill_id}.{slot_type}"
+
     def _fill(self, slot: Slot, spoken: str) -> tuple[SlotFill, bool]:
         """The slot as Alexa fills it, and whether its value was recognised."""
         if slot.type in self._value_index:
             resolution = EntityResolution(
-                authority=f"amzn1.er-authority.echo-sdk.{self._skill_id}.{slot.type}",
+                authority=self._authority(slot.type),
                 matches=self._value_index[slot.type].get(spoken, ()),
             )
             return SlotFill(slot.name, spoken, resolution), bool(resolution.matches)

@@ -56,7 +56,7 @@ class StatisticalMatcher:
         self._classifier.fit(texts, labels)
         self._fallback_below = fallback_below
         # Launch phrases ("open hip helper") are Alexa's, not samples: the exact matcher knows them.
-        self._launches = UtteranceResolver(model, DEV_SKILL_ID)
+        self._launches = UtteranceResolver(model, DEV_SKILL_ID, generalise=False)
 
     def hear(self, annotation: Annotation) -> Heard:
         if self._launches.resolve(annotation.utterance).is_launch:
