@@ -114,8 +114,10 @@ class StartOver(Handler):
 class Fallback(Handler):
     """What Alexa could not place, and yes/no/next with nothing to answer."""
 
-    intents = frozenset({"AMAZON.FallbackIntent", "AMAZON.YesIntent", "AMAZON.NoIntent", "AMAZON.NextIntent",
-                         "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent"})
+    # UnmatchedSpeechIntent carries the words of speech nothing else matched: the red-flag scan
+    # reads them first (triage.RedFlag); anything else is answered as the fallback.
+    intents = frozenset({"AMAZON.FallbackIntent", "UnmatchedSpeechIntent", "AMAZON.YesIntent", "AMAZON.NoIntent",
+                         "AMAZON.NextIntent", "AMAZON.PauseIntent", "UnsureIntent", "DurationIntent"})
 
     def answer(self, turn: Turn) -> Response:
         question = current_question(turn)

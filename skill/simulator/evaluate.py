@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Mapping, Protocol, TextIO
 
 from skill.settings import DEV_SKILL_ID, Settings, SettingsError
 from skill.simulator.model import InteractionModel, ModelError, load_model
-from skill.simulator.nlu import UtteranceResolver, normalize
+from skill.simulator.nlu import FALLBACK_INTENT, SEARCH_QUERY, UtteranceResolver, normalize
 
 LAUNCH = "LaunchRequest"  # what "open hip helper" is expected as: no intent at all
 _SLOT_COLUMN = re.compile(r"^slot\[(?P<name>[^\]]+)\]$")
@@ -112,6 +112,11 @@ class ExactMatcher:
         self._resolvers: dict[date | None, UtteranceResolver] = {}
         self._ids = {name: {value.id for value in slot_type.values} for name, slot_type in model.slot_types.items()}
         self._slot_types = {(intent.name, slot.name): slot.type for intent in model.intents for slot in intent.slots}
+        # An intent made only of a carrier and a free-form slot is how a model hands the skill the
+        # words of speech nothing else matched: as understanding goes, that is the fallback.
+        self._unmatched = {intent.name for intent in model.intents if intent.samples and all(
+            any(slot.type == SEARCH_QUERY and "{" + slot.name + "}" in sample for slot in intent.slots)
+            for sample in intent.samples)}
 
     def _resolver(self, day: date | None) -> UtteranceResolver:
         if day not in self._resolvers:
@@ -123,6 +128,8 @@ class ExactMatcher:
         understood = self._resolver(annotation.reference).resolve(annotation.utterance)
         if understood.intent is None:
             return Heard(LAUNCH, {})
+        if understood.intent.name in self._unmatched:
+            return Heard(FALLBACK_INTENT, {})
         slots = {}
         for name, fill in understood.intent.slots.items():
             if fill.value is None:

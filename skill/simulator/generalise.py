@@ -61,6 +61,8 @@ class Generaliser:
         documents: dict[tuple[str, str], None] = {}  # (intent, words): duplicates add nothing
         for intent in model.intents:
             types = {slot.name: slot.type for slot in intent.slots}
+            if "AMAZON.SearchQuery" in types.values():
+                continue  # a carrier and any words: no evidence of what the words mean
             for sample in (*intent.samples, *builtin_phrases.get(intent.name, ())):
                 pieces = [_placeholder(types.get(piece[1:-1], "")) if _SLOT_REFERENCE.fullmatch(piece)
                           else normalize(piece) for piece in _SLOT_REFERENCE.split(sample)]

@@ -23,6 +23,8 @@ from skill.simulator.generalise import Generalised, Generaliser
 from skill.simulator.model import Intent, InteractionModel, Slot, SlotType, SlotValue
 
 FALLBACK_INTENT = "AMAZON.FallbackIntent"
+# Alexa's free-form slot type: it takes any words after its carrier phrase.
+SEARCH_QUERY = "AMAZON.SearchQuery"
 # Words a sample needs around its slots before a value outside the slot's list is taken (ER_SUCCESS_NO_MATCH).
 MIN_CARRIER_WORDS = 3
 
@@ -193,6 +195,7 @@ class _SamplePattern:
     intent: Intent
     literal_chars: int
     literal_words: int
+    free_form: bool  # holds an AMAZON.SearchQuery slot
     words: frozenset[str]  # the sample's literal words: an utterance without them all cannot match
     slots: tuple[Slot, ...]  # capture group i holds slots[i]
     loose_source: str  # every slot captures any words
@@ -236,11 +239,15 @@ class UtteranceResolver:
         self._value_index = {name: self._index_values(slot_type) for name, slot_type in model.slot_types.items()}
         self._value_alternation = {name: _alternation(list(values)) for name, values in self._value_index.items()
                                    if values}
-        self._patterns = [
+        patterns = [
             self._compile(intent, sample)
             for intent in model.intents
             for sample in self._samples_of(intent, builtin_phrases)
         ]
+        # A carrier and a free-form slot ("i {words}") fits almost anything, so Alexa takes it only
+        # when nothing more specific does: those samples are tried last, after generalisation.
+        self._patterns = [pattern for pattern in patterns if not pattern.free_form]
+        self._free_form = [pattern for pattern in patterns if pattern.free_form]
         self._slot_patterns = {
             (intent.name, slot.name): [self._compile(intent, sample) for sample in slot.samples]
             for intent in model.intents
@@ -296,7 +303,8 @@ class UtteranceResolver:
                 strict_parts.append(re.escape(literal))
                 loose_parts.append(re.escape(literal))
         return _SamplePattern(
-            intent=intent, literal_chars=literal_chars, literal_words=literal_words, words=frozenset(words), slots=tuple(captured),
+            intent=intent, literal_chars=literal_chars, literal_words=literal_words,
+            free_form=any(slot.type == SEARCH_QUERY for slot in captured), words=frozenset(words), slots=tuple(captured),
             loose_source="^" + " ".join(loose_parts) + "$",
             strict_source="^" + " ".join(strict_parts) + "$",
         )
@@ -354,6 +362,8 @@ class UtteranceResolver:
             return found
         if self._generalise and (close := self._generaliser.classify(utterance)) is not None:
             return self._generalised(close)
+        if (found := self._best(utterance, self._free_form)) is not None:
+            return found
         if self._model.declares(FALLBACK_INTENT):
             return IntentMatch(FALLBACK_INTENT)
         raise UnroutableUtterance(
@@ -438,6 +448,8 @@ class UtteranceResolver:
                 matches=self._value_index[slot.type].get(spoken, ()),
             )
             return SlotFill(slot.name, spoken, resolution), bool(resolution.matches)
+        if slot.type == SEARCH_QUERY:  # the words as said, whatever they are
+            return SlotFill(slot.name, spoken), True
         convert = builtin_converter(slot.type, self._today)
         canonical = convert(spoken) if convert else None
         return SlotFill(slot.name, canonical or spoken), canonical is not None
