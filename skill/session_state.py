@@ -235,6 +235,6 @@ class SessionSchema:
     @staticmethod
     def _reminder_draft(raw: Any) -> dict:
         raw = _mapping(raw)
-        if not set(raw) <= {"date", "frequency", "frequency_words"}:
+        if not set(raw) <= {"date", "frequency", "frequency_words", "part_of_day"}:
             raise Invalid
         return {name: _text(value) for name, value in raw.items()}

@@ -19,6 +19,7 @@ TODAY = date(2026, 12, 3)
     ("eight in the morning", "08:00"), ("seven in the evening", "19:00"),
     ("seven o'clock in the evening", "19:00"), ("three in the afternoon", "15:00"),
     ("half past six in the evening", "18:30"), ("half past six", "06:30"), ("quarter past seven", "07:15"),
+    ("half six", "06:30"), ("half seven pm", "19:30"),
     ("quarter to seven", "06:45"), ("quarter to seven pm", "18:45"), ("ten past eight pm", "20:10"),
     ("twenty to eight in the morning", "07:40"), ("twenty five minutes past six pm", "18:25"),
     ("eleven at night", "23:00"), ("two at night", "02:00"), ("twelve at night", "00:00"),
@@ -30,7 +31,7 @@ def test_times_are_sent_as_alexa_sends_them(spoken, sent):
     assert canonical_time(spoken) == sent
 
 
-@pytest.mark.parametrize("spoken", ["whenever", "half past", "quarter to", "thirteen pm", "sixty past six"])
+@pytest.mark.parametrize("spoken", ["whenever", "half past", "half", "quarter to", "thirteen pm", "sixty past six"])
 def test_what_is_not_a_time_is_left_as_free_text(spoken):
     assert canonical_time(spoken) is None
 

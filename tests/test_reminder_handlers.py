@@ -253,7 +253,8 @@ PHRASINGS = [
     ("the day after tomorrow at noon", ("noon", "the day after tomorrow", None, None), ("12:00", "+2", None)),
     ("once tomorrow at seven", ("seven", "tomorrow", "ONCE", "once"), ("07:00", "tomorrow", None)),
     ("on friday at seven", ("seven", "on friday", None, None), ("07:00", FR, None)),
-    ("friday at seven, frequency slot", ("seven", None, None, "friday"), ("07:00", FR, None)),
+    # {frequency} follows "every"/"each" in the model, so a weekday alone there repeats on it.
+    ("every friday at seven, frequency slot", ("seven", None, None, "friday"), ("07:00", FR, "WEEKLY")),
     ("next monday at eight am", ("eight am", "next monday", None, None), ("08:00", MO, None)),
     ("on monday at six pm, frequency slot", ("six pm", None, None, "on monday"), ("18:00", MO, None)),
     ("every day at seven", ("seven", None, "DAILY", "every day"), ("07:00", "next", "DAILY")),
@@ -342,6 +343,10 @@ SENTENCES = [
     ("remind me to stretch every day at seven", ("07:00", "next", "DAILY")),
     ("remind me to stretch every weekday at seven", ("07:00", "next", "WEEKDAYS")),
     ("remind me to stretch every monday at seven", ("07:00", MO, "WEEKLY")),
+    ("remind me to stretch tomorrow morning", ("08:00", "tomorrow", None)),
+    ("remind me to stretch this evening at half six", ("18:30", "today", None)),
+    ("remind me to stretch every friday in the evening", ("19:00", FR, "WEEKLY")),
+    ("set a reminder for seven tonight", ("19:00", "today", None)),
 ]
 
 

@@ -32,10 +32,11 @@ ZONE_SUFFIX = re.compile(r"\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2}
 
 
 def plan(time_slot: str | None = "07:00", date_slot: str | None = None, frequency_slot: str | None = None,
-         frequency_words: str | None = None, time_zone: str = NEW_YORK,
+         frequency_words: str | None = None, part_slot: str | None = None, time_zone: str = NEW_YORK,
          now: dt.datetime = NOW) -> ReminderPlan | PlanIssue:
     return plan_reminder(time_slot=time_slot, date_slot=date_slot, frequency_slot=frequency_slot,
-                         frequency_words=frequency_words, words=WORDS, time_zone=time_zone, now=now)
+                         frequency_words=frequency_words, part_slot=part_slot, words=WORDS, time_zone=time_zone,
+                         now=now)
 
 
 def a_plan(**arguments: Any) -> ReminderPlan:
@@ -329,12 +330,12 @@ def test_is_stretch_reminder_matches_the_body_we_send() -> None:
 @pytest.mark.parametrize(("frequency_words", "scheduled", "spoken_when"), [
     ("tomorrow", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),
     ("Tomorrow.", dt.datetime(2026, 11, 26, 7, 0), "tomorrow"),
-    ("friday", dt.datetime(2026, 11, 27, 7, 0), "on Friday, November 27"),
     ("on friday", dt.datetime(2026, 11, 27, 7, 0), "on Friday, November 27"),
+    ("this friday", dt.datetime(2026, 11, 27, 7, 0), "on Friday, November 27"),
     ("next monday", dt.datetime(2026, 11, 30, 7, 0), "on Monday, November 30"),
-    ("wednesday", dt.datetime(2026, 12, 2, 7, 0), "on Wednesday, December 2"),   # today's 7 am has gone
+    ("coming wednesday", dt.datetime(2026, 12, 2, 7, 0), "on Wednesday, December 2"),   # today's 7 am has gone
 ])
-def test_a_day_in_the_frequency_slot_is_the_day_not_a_repeat(frequency_words, scheduled, spoken_when) -> None:
+def test_a_marked_day_in_the_frequency_slot_is_the_day_not_a_repeat(frequency_words, scheduled, spoken_when) -> None:
     reminder = a_plan(time_slot="07:00", frequency_words=frequency_words)
     assert (reminder.scheduled, reminder.spoken_when, reminder.frequency) == (scheduled, spoken_when, Frequency.ONCE)
     assert reminder.recurrence_rule is None
@@ -356,6 +357,9 @@ def test_the_date_slot_wins_over_a_day_in_the_frequency_slot() -> None:
 
 @pytest.mark.parametrize(("frequency_slot", "frequency_words", "rule_day", "scheduled"), [
     (None, "every monday", "MO", dt.datetime(2026, 11, 30, 7, 0)),
+    # The model puts {frequency} after "every" or "each": the slot holds the weekday alone.
+    (None, "monday", "MO", dt.datetime(2026, 11, 30, 7, 0)),
+    (None, "Friday", "FR", dt.datetime(2026, 11, 27, 7, 0)),
     ("WEEKLY", "every monday", "MO", dt.datetime(2026, 11, 30, 7, 0)),
     (None, "each Friday", "FR", dt.datetime(2026, 11, 27, 7, 0)),
     ("DAILY", "every wednesday", "WE", dt.datetime(2026, 12, 2, 7, 0)),
@@ -394,6 +398,40 @@ def test_a_part_of_the_day_without_a_time_chooses_the_time_and_says_so(frequency
     assert (reminder.scheduled, reminder.part_of_day) == (scheduled, part)
 
 
+# --- the part_of_day slot ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("time_slot", "date_slot", "frequency_slot", "frequency_words", "part", "scheduled",
+                          "spoken_when"), [
+    ("07:00", None, None, None, "EV", dt.datetime(2026, 11, 25, 19, 0), "today"),            # "tonight at seven"
+    ("06:30", None, None, None, "EV", dt.datetime(2026, 11, 25, 18, 30), "today"),           # "this evening at half six"
+    ("07:00", "2026-11-26", None, None, "NI", dt.datetime(2026, 11, 26, 19, 0), "tomorrow"),  # "tomorrow night at seven"
+    ("09:00", None, None, None, "MO", dt.datetime(2026, 11, 26, 9, 0), "tomorrow"),          # this morning's 9 has gone
+    ("07:00", None, None, "friday", "EV", dt.datetime(2026, 11, 27, 19, 0), "every week on Friday"),
+    ("03:00", None, "DAILY", "day", "AF", dt.datetime(2026, 11, 25, 15, 0), "every day"),
+])
+def test_the_part_of_day_slot_puts_a_bare_hour_in_that_half_of_the_day(time_slot, date_slot, frequency_slot,
+                                                                       frequency_words, part, scheduled,
+                                                                       spoken_when) -> None:
+    reminder = a_plan(time_slot=time_slot, date_slot=date_slot, frequency_slot=frequency_slot,
+                      frequency_words=frequency_words, part_slot=part)
+    assert (reminder.scheduled, reminder.spoken_when, reminder.part_of_day) == (scheduled, spoken_when, None)
+
+
+@pytest.mark.parametrize(("date_slot", "part", "scheduled", "said"), [
+    (None, "NI", dt.datetime(2026, 11, 25, 21, 0), "night"),                # "tonight"
+    ("2026-11-26", "MO", dt.datetime(2026, 11, 26, 8, 0), "morning"),       # "tomorrow morning"
+    (None, "MO", dt.datetime(2026, 11, 26, 8, 0), "morning"),               # this morning's 8 am has gone
+])
+def test_the_part_of_day_slot_alone_chooses_the_time_and_says_so(date_slot, part, scheduled, said) -> None:
+    assert time_said(None, None, WORDS, part)
+    reminder = a_plan(time_slot=None, date_slot=date_slot, part_slot=part)
+    assert (reminder.scheduled, reminder.part_of_day) == (scheduled, said)
+
+
+def test_an_unknown_part_of_day_id_is_no_time() -> None:
+    assert plan(time_slot=None, part_slot="LATE") is PlanIssue.NEEDS_TIME
+
+
 @pytest.mark.parametrize("frequency_words", [None, "", "every day", "fortnightly", "tomorrow", "every monday"])
 def test_without_a_time_or_a_part_of_the_day_the_time_is_asked(frequency_words) -> None:
     assert plan(time_slot=None, frequency_words=frequency_words) is PlanIssue.NEEDS_TIME
@@ -427,7 +465,7 @@ def test_every_word_said_back_comes_from_content(tmp_path) -> None:
     (lambda words: words.update(every_week_on="every {day_name}"), "words.every_week_on"),
     (lambda words: words.pop("tomorrow"), "words.tomorrow"),
     (lambda words: words["parts_of_day"]["EV"].update(at="7 pm"), "words.parts_of_day.EV"),
-    (lambda words: words["heard"].pop("every"), "words.heard.every"),
+    (lambda words: words["heard"].pop("one_off"), "words.heard.one_off"),
 ])
 def test_broken_reminder_words_stop_start_up_naming_the_key(tmp_path, mutate, key) -> None:
     data = yaml.safe_load((CONTENT_DIR / "reminders.yaml").read_text(encoding="utf-8"))

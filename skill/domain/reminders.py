@@ -2,13 +2,16 @@
 
 Pure: no SDK, no Flask. Inputs are the slot values exactly as Alexa sends them
 (AMAZON.TIME "07:00" or a part of the day "MO"/"AF"/"EV"/"NI", AMAZON.DATE "2026-11-26",
-a frequency slot id and the frequency slot's raw words), the device's IANA time zone and the
-current instant. Every word said back comes from content/reminders.yaml (`ReminderWords`).
+the part_of_day slot's id "MO"/"AF"/"EV"/"NI", a frequency slot id and the frequency slot's raw
+words), the device's IANA time zone and the current instant. Every word said back comes from
+content/reminders.yaml (`ReminderWords`).
 
-The frequency slot sometimes takes a day ("tomorrow", "friday", "tonight"): such words name the
-day, never a repeat. Alexa sends "07:00" for both "seven" and "seven am", so an hour without a
-part of the day is taken as said (7 am) and the confirmation says "7 am"; only words naming a
-later part of the day ("tonight", "every evening") move it to the afternoon.
+The model places {frequency} only after "every"/"each" or in "a {frequency} reminder", so a
+weekday alone there ("every monday" sends "monday") repeats weekly on it; words that mark one day
+("on friday", "next monday") and relative days ("tomorrow") make a one-off on that day. Alexa
+sends "07:00" for both "seven" and "seven am", so an hour without a part of the day is taken as
+said (7 am) and the confirmation says "7 am"; only a later part of the day, from the part_of_day
+slot ("tonight at seven") or the frequency words ("every evening"), moves it to the afternoon.
 
 All times are the user's wall clock: Alexa schedules in `timeZoneId` itself and rejects
 timestamps that carry "Z" or an offset, so the API body holds naive local times only.
@@ -57,7 +60,7 @@ class ReminderWords:
     months: tuple[str, ...]
     phrases: dict[str, str]
     parts_of_day: dict[str, tuple[str, dt.time]]   # code -> (word said back, clock time chosen)
-    heard: dict[str, frozenset[str]]               # "today", "tomorrow", "every" -> lower-case words
+    heard: dict[str, frozenset[str]]               # "today", "tomorrow", "one_off" -> lower-case words
     heard_parts: dict[str, str]                    # lower-case word -> part-of-day code
 
     @classmethod
@@ -111,7 +114,7 @@ def _heard(path: Path, raw: Any) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise ContentError(path, "words.heard", "needs the day words heard in slots")
     heard = {}
-    for key in (*HEARD_DAYS, "every"):
+    for key in (*HEARD_DAYS, "one_off"):
         words = raw.get(key)
         if not isinstance(words, list) or not words:
             raise ContentError(path, f"words.heard.{key}", "needs a list of words")
@@ -180,11 +183,11 @@ class _ClockTime:
 
 @dataclass(frozen=True)
 class _Heard:
-    """What the frequency slot's raw words say: a day offset or weekday, "every", a part of the day."""
+    """What the frequency slot's raw words say: a day offset or weekday, a one-off marker, a part of the day."""
 
     day_offset: int | None = None
     weekday: int | None = None
-    every: bool = False
+    one_off: bool = False
     part: str | None = None
 
     @property
@@ -198,24 +201,34 @@ def _hear(words_said: str | None, words: ReminderWords) -> _Heard:
     offset = next((HEARD_DAYS.index(day) for token in tokens for day in HEARD_DAYS
                    if token in words.heard[day]), None)
     weekday = next((weekdays.index(token) for token in tokens if token in weekdays), None)
-    return _Heard(day_offset=offset, weekday=weekday, every=any(token in words.heard["every"] for token in tokens),
+    return _Heard(day_offset=offset, weekday=weekday,
+                  one_off=any(token in words.heard["one_off"] for token in tokens),
                   part=next((words.heard_parts[token] for token in tokens if token in words.heard_parts), None))
 
 
-def time_said(time_slot: str | None, frequency_words: str | None, words: ReminderWords) -> bool:
+def _part_said(part_slot: str | None, heard: _Heard) -> str | None:
+    """The part_of_day slot's id, else a part of the day among the frequency words."""
+    part = (part_slot or "").strip().upper()
+    return part if part in PART_CODES else heard.part
+
+
+def time_said(time_slot: str | None, frequency_words: str | None, words: ReminderWords,
+              part_slot: str | None = None) -> bool:
     """Whether the slots give a time (or a part of the day) to plan with; if not, ask for it first."""
-    return _clock_time(time_slot, _hear(frequency_words, words).part, words) is not None
+    return _clock_time(time_slot, _part_said(part_slot, _hear(frequency_words, words)), words) is not None
 
 
 def plan_reminder(*, time_slot: str | None, date_slot: str | None, frequency_slot: str | None,
-                  frequency_words: str | None = None, words: ReminderWords,
+                  frequency_words: str | None = None, part_slot: str | None = None, words: ReminderWords,
                   time_zone: str, now: dt.datetime) -> ReminderPlan | PlanIssue:
     """The reminder the slots describe, or the question still to ask.
 
     `frequency_slot` is the resolved id (None when Alexa matched none), `frequency_words` the slot's
-    raw words: a day among them ("tomorrow", "on friday") makes a one-off on that day, "every"
-    with a weekday a weekly reminder on it, a part of the day ("every evening") sets the half of
-    the day, or the time when none was said.
+    raw words: a relative day or a marked weekday among them ("tomorrow", "on friday") makes a
+    one-off on that day, a weekday alone ("monday" from "every monday") a weekly reminder on it.
+    `part_slot` is the part_of_day slot's id; it, or a part of the day among the frequency words
+    ("every evening"), sets the half of the day, or the time when none was said. A part of the day
+    that names today ("tonight") needs no date: without one, a one-off is at the next such time.
     `now` must be timezone-aware; `time_zone` must be a known IANA name (ZoneInfo raises otherwise).
     Without a date, a one-off whose time has passed today is for tomorrow, and a recurring
     reminder starts at its next occurrence.
@@ -223,7 +236,7 @@ def plan_reminder(*, time_slot: str | None, date_slot: str | None, frequency_slo
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     heard = _hear(frequency_words, words)
-    clock = _clock_time(time_slot, heard.part, words)
+    clock = _clock_time(time_slot, _part_said(part_slot, heard), words)
     if clock is None:
         return PlanIssue.NEEDS_TIME
     # Compared on the user's wall clock, as reminders are set: a time a DST jump skipped today counts as gone.
@@ -246,8 +259,8 @@ def plan_reminder(*, time_slot: str | None, date_slot: str | None, frequency_slo
 
 
 def _frequency(slot_id: str | None, heard: _Heard) -> Frequency:
-    """A day word is the date, never a repeat; "every" with a weekday repeats on it."""
-    if heard.weekday is not None and heard.every:
+    """A day word is the date, never a repeat; a weekday without a one-off marker repeats on it."""
+    if heard.weekday is not None and not heard.one_off and heard.day_offset is None:
         return Frequency.WEEKLY
     if heard.names_a_day:
         return Frequency.ONCE

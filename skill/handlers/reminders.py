@@ -48,8 +48,9 @@ class SetReminder(Handler):
         draft = turn.session.pop(REMINDER_DRAFT, None) or {}
         said = {"time": turn.slot_value("time"), "date": turn.slot_value("date") or draft.get("date"),
                 "frequency": turn.slot_id("frequency") or draft.get("frequency"),
-                "frequency_words": turn.slot_value("frequency") or draft.get("frequency_words")}
-        if not time_said(said["time"], said["frequency_words"], turn.services.reminder_words):
+                "frequency_words": turn.slot_value("frequency") or draft.get("frequency_words"),
+                "part_of_day": turn.slot_id("part_of_day") or draft.get("part_of_day")}
+        if not time_said(said["time"], said["frequency_words"], turn.services.reminder_words, said["part_of_day"]):
             return _ask_for_time(turn, said)
         factory = alexa_api.request_factory(turn.handler_input)
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
@@ -58,7 +59,8 @@ class SetReminder(Handler):
             return turn.ask_more([turn.text("reminders.no_time_zone")])
         now = datetime.now(timezone.utc)
         plan = plan_reminder(time_slot=said["time"], date_slot=said["date"], frequency_slot=said["frequency"],
-                             frequency_words=said["frequency_words"], words=turn.services.reminder_words,
+                             frequency_words=said["frequency_words"], part_slot=said["part_of_day"],
+                             words=turn.services.reminder_words,
                              time_zone=time_zone, now=now)
         if isinstance(plan, PlanIssue):
             return turn.ask_more([turn.text(f"reminders.{plan.value}")])

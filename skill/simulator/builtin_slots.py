@@ -104,6 +104,8 @@ def _split_meridiem(text: str) -> tuple[str, str | None]:
 
 def _hour_and_minute(clock: str) -> tuple[int, int] | None:
     """ "seven thirty" / "7 30" / "seven oh five" / "seven o'clock" / "half past six" -> (hour, minute)."""
+    # British "half six" is half past six, not half of six.
+    clock = re.sub(r"^half (?!past )(?=\S+$)", "half past ", clock)
     relative = _RELATIVE_CLOCK.fullmatch(clock)
     if relative is not None:
         return _relative_hour_and_minute(relative)
