@@ -237,6 +237,11 @@ def content_prompt(content_dir: Path):
     return text
 
 
+def _heard_as(sample: str) -> str:
+    from skill.simulator.nlu import normalize  # only build-model expands samples; the skill never does
+    return normalize(sample)
+
+
 def _duplicate_key(sample: str, slot_types: Mapping[str, str]) -> str:
     """The console's duplicate rule: a sample repeats another when equal with each slot read as its type."""
     return _SLOT.sub(lambda ref: "{" + slot_types[ref[1]] + "}", sample)
@@ -282,7 +287,12 @@ def parse(source: Mapping[str, Any]) -> Grammar:
             if not slot_type.startswith("AMAZON.") and slot_type not in types:
                 raise GrammarError(intent_name, slot_type, "undeclared slot type")
         samples = [s for text in body.get("samples") or () for s in expand(text, families, slot_types, where=intent_name)]
-        samples = list(dict.fromkeys(samples))
+        # "i can't walk" and "i cannot walk" are the same words once heard: keep the first spelling
+        # only, so the model's size goes on phrasings, not on contraction spellings.
+        heard: dict[str, str] = {}
+        for sample in samples:
+            heard.setdefault(_heard_as(sample), sample)
+        samples = list(heard.values())
         for sample in samples:
             if not _SLOT.sub("", sample).strip():
                 raise GrammarError(intent_name, sample, "only slots: it would swallow stray speech; "

@@ -176,3 +176,9 @@ def test_a_dialog_prompt_must_be_a_content_item() -> None:
                             "dialog": {"A": {"p": "prompts.questions.no_such_item"}}})
     with pytest.raises(grammar.GrammarError, match="no content item"):
         parsed.to_model(grammar.content_prompt(CONTENT_DIR))
+
+
+def test_spellings_that_sound_the_same_are_kept_once_in_their_first_form() -> None:
+    parsed = grammar.parse(source(Stand={"samples": ["(i can't|i cannot|i can not) stand", "i'm (sore|stiff)",
+                                                      "i am sore"]}))
+    assert parsed.intent("Stand").samples == ("i can't stand", "i'm sore", "i'm stiff")
