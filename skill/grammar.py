@@ -24,6 +24,7 @@ SOURCE_DIR = Path(__file__).resolve().parent.parent / "interaction_model" / "sou
 # One spoken token: a word with inner apostrophes or hyphens, a spelled letter ("a."), or a {slot}.
 _TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*|[a-z]\.|\{[A-Za-z][A-Za-z_]*\}")
 _SLOT = re.compile(r"\{([A-Za-z][A-Za-z_]*)\}")
+_SLOT_PIECES = re.compile(r"(\{[A-Za-z][A-Za-z_]*\})")
 # A sample that explodes past this is a reviewing problem, not a model: split it.
 MAX_EXPANSIONS_PER_SAMPLE = 1000
 DELEGATION = "SKILL_RESPONSE"
@@ -238,8 +239,8 @@ def content_prompt(content_dir: Path):
 
 
 def _heard_as(sample: str) -> str:
-    from skill.simulator.nlu import normalize  # only build-model expands samples; the skill never does
-    return normalize(sample)
+    from skill.domain.red_flags import normalise  # only build-model expands samples; the skill never does
+    return " ".join(piece if _SLOT.fullmatch(piece) else normalise(piece) for piece in _SLOT_PIECES.split(sample))
 
 
 def _duplicate_key(sample: str, slot_types: Mapping[str, str]) -> str:

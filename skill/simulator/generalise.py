@@ -24,10 +24,11 @@ from typing import Iterable, Mapping, Sequence
 
 from skill.simulator.model import InteractionModel, SlotValue
 
-# The cosine below which no sample is close enough. The off-topic rows of tests/nlu/*.csv score
-# up to 0.62 ("what's the weather tomorrow", "tell me a joke": samples share "what is the", "tell me"),
-# so 0.65 keeps all 16 of them fallback; 0.5 would have sent 9 of them to hip intents.
-MIN_CONFIDENCE = 0.65
+# The cosine below which no sample is close enough: the lowest that keeps the off-topic rows of
+# tests/nlu/*.csv the fallback. With the full grammar they score up to 0.66 ("tell me a joke" is
+# near "tell me more"), so 0.68; 0.5 would send 9 of them to hip intents. Re-measure when the
+# grammar grows (the holdout set is never used to choose it).
+MIN_CONFIDENCE = 0.68
 _SLOT_REFERENCE = re.compile(r"(\{[^{}]+\})")
 
 
