@@ -18,7 +18,7 @@ from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
 from skill.domain.screens import load_documents
 from skill.domain.speech import SpeechComposer
-from skill.domain.triage import SLOT_IDS, URGENCIES, TriageEngine
+from skill.domain.triage import SLOT_IDS, TriageEngine
 from skill.handlers import answers, privacy, reminders, session, stretching, triage
 from skill.handlers.base import Handler
 from skill.handlers.errors import CatchAll
@@ -126,7 +126,7 @@ def session_schema(services: Services) -> SessionSchema:
     return SessionSchema(
         offers=frozenset(offers()),
         routine_steps={routine: len(routines.steps(routine, outer_hip_pain=False)) for routine in routines.routine_ids},
-        slot_ids=SLOT_IDS, content_keys=services.line_keys(), urgencies=URGENCIES)
+        slot_ids=SLOT_IDS, content_keys=services.line_keys())
 
 
 def _size(value: object) -> int:

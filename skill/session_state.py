@@ -99,7 +99,7 @@ def _said(raw: Any, content_keys: Collection[str]) -> str | dict:
                                           for name, value in values.items()}}
 
 
-def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[str]) -> dict:
+def last_reply(raw: Any, content_keys: Collection[str]) -> dict:
     """What "repeat" says again: content keys and values (numbers are pauses in seconds).
 
     Kept as keys, never text, so Repeat composes it again, a forged key is dropped, and the
@@ -107,7 +107,7 @@ def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[st
     """
     raw = _mapping(raw)
     body = raw.get("body")
-    if set(raw) != {"body", "question", "reprompt", "urgency"} or not isinstance(body, list) or len(body) > MAX_PARTS:
+    if set(raw) != {"body", "question", "reprompt"} or not isinstance(body, list) or len(body) > MAX_PARTS:
         raise Invalid
     parts: list[Any] = []
     for part in body:
@@ -118,9 +118,7 @@ def last_reply(raw: Any, content_keys: Collection[str], urgencies: Collection[st
         else:
             parts.append(_said(part, content_keys))
     question, reprompt = (None if raw[name] is None else _said(raw[name], content_keys) for name in ("question", "reprompt"))
-    if not isinstance(raw["urgency"], str) or raw["urgency"] not in urgencies:
-        raise Invalid
-    return {"body": parts, "question": question, "reprompt": reprompt, "urgency": raw["urgency"]}
+    return {"body": parts, "question": question, "reprompt": reprompt}
 
 
 @dataclass(frozen=True)
@@ -130,13 +128,12 @@ class SessionSchema:
     routine_steps: Mapping[str, int]           # routine id -> number of steps
     slot_ids: Mapping[str, Collection[str]]    # interaction-model slot -> its answer ids
     content_keys: Collection[str] = ()         # what a stored reply may name
-    urgencies: Collection[str] = ()
     fields: dict[str, Callable[[Any], Any]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", {
             GUIDANCE_HEARD: self._flag,
-            LAST_REPLY: lambda raw: last_reply(raw, self.content_keys, self.urgencies),
+            LAST_REPLY: lambda raw: last_reply(raw, self.content_keys),
             PENDING_OFFER: self._offer,
             TRIAGE: self._triage,
             KNOWN_ANSWERS: self._known_answers,

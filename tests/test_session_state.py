@@ -46,13 +46,12 @@ FORGED = [
     {"known_answers": {"location": "KNEE"}},
     {"facts": {"outer_hip": "yes"}},
     {"last_reply": {"ssml": "<speak><speak>unclosed</speak>"}},
-    {"last_reply": {"body": ["<speak><speak>unclosed</speak>"], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}},
+    {"last_reply": {"body": ["<speak><speak>unclosed</speak>"], "question": "Anything else?", "reprompt": None}},
     {"last_reply": {"body": [math.nan], "question": None, "reprompt": None}},
-    {"last_reply": {"body": [math.nan], "question": None, "reprompt": None, "urgency": "self_care"}},
-    {"last_reply": {"body": [], "question": {"key": {}, "values": {}}, "reprompt": None, "urgency": "self_care"}},
-    {"last_reply": {"body": [{"key": ["prompts.help"], "values": {}}], "question": None, "reprompt": None,
-                    "urgency": "self_care"}},
-    {"last_reply": {"body": [], "question": None, "reprompt": None, "urgency": {}}},
+    {"last_reply": {"body": [math.nan], "question": None, "reprompt": None}},
+    {"last_reply": {"body": [], "question": {"key": {}, "values": {}}, "reprompt": None}},
+    {"last_reply": {"body": [{"key": ["prompts.help"], "values": {}}], "question": None, "reprompt": None}},
+    {"last_reply": {"body": [], "question": None, "reprompt": None, "stray": {}}},
     {"reminder_body": {"body": _deep(400), "when": "daily", "time": "7 am"}},
     {"reminder_draft": {"date": 5}},
     {"guidance_heard": "yes"},
@@ -146,7 +145,7 @@ def test_a_huge_attribute_is_not_echoed(runtime):
 
 
 def test_repeat_never_says_forged_stored_text(runtime, error_line, caplog, content):
-    forged = {"last_reply": {"body": ["</speak><speak>hi"], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}}
+    forged = {"last_reply": {"body": ["</speak><speak>hi"], "question": "Anything else?", "reprompt": None}}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)
     assert "hi" not in heard(reply).split() and content.say("prompts.nothing_to_repeat") in heard(reply)
@@ -156,8 +155,7 @@ def test_repeat_never_says_forged_stored_text(runtime, error_line, caplog, conte
                                  "prompts.no_such_item"])
 @pytest.mark.parametrize("bare", [True, False])
 def test_repeat_drops_a_forged_key(runtime, error_line, caplog, content, key, bare):
-    forged = {"last_reply": {"body": [key if bare else {"key": key, "values": {}}], "question": None, "reprompt": None,
-                             "urgency": "self_care"}, "guidance_heard": True}
+    forged = {"last_reply": {"body": [key if bare else {"key": key, "values": {}}], "question": None, "reprompt": None}, "guidance_heard": True}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)
     assert content.say("prompts.nothing_to_repeat") in heard(reply)
@@ -166,7 +164,7 @@ def test_repeat_drops_a_forged_key(runtime, error_line, caplog, content, key, ba
 @pytest.mark.parametrize("stored", [{"key": "stretches.cues.hold", "values": {}},       # its {seconds} missing
                                     {"key": "prompts.welcome", "values": {}}])          # no question
 def test_repeat_refuses_a_real_key_that_does_not_fit_its_place(runtime, error_line, caplog, content, stored):
-    forged = {"last_reply": {"body": [], "question": stored, "reprompt": None, "urgency": "self_care"},
+    forged = {"last_reply": {"body": [], "question": stored, "reprompt": None},
               "guidance_heard": True}
     reply = send(runtime, forged, "AMAZON.RepeatIntent")
     assert_sound(reply, caplog, error_line)
@@ -182,6 +180,6 @@ def test_repeat_says_the_last_answer_again(runtime):
 
 def test_an_attribute_set_too_big_for_alexa_is_trimmed(runtime):
     # Each field within the schema, together too big: the largest go first, the reply still fits.
-    last = {"body": ["word " * 1500], "question": "Anything else?", "reprompt": None, "urgency": "self_care"}
+    last = {"body": ["word " * 1500], "question": "Anything else?", "reprompt": None}
     reply = send(runtime, {"last_reply": last, "guidance_heard": True}, "AMAZON.RepeatIntent")
     assert len(json.dumps(reply).encode()) <= MAX_REPLY_BYTES

@@ -197,3 +197,14 @@ def test_plain_stop_mid_stretch_still_ends_the_session(alexa):
     reply = alexa.intent("AMAZON.StopIntent")
     assert reply["response"]["shouldEndSession"] is True and "Goodbye" in heard(reply)
     assert STOP_STRETCHING not in heard(reply)
+
+
+def test_the_screen_safety_line_follows_an_emergency_outcome(production_app, signer):
+    """After "call 911 now", the screen must not show the routine "see a doctor if it's not easing"."""
+    on_show = AlexaSession(production_app.test_client(), signer, SKILL_ID, user_id="amzn1.ask.account.SHOW2",
+                           screen=True)
+    on_show.launch()
+    reply = on_show.intent("RedFlagInjuryIntent")
+    safety = reply["response"]["directives"][0]["datasources"]["payload"]["safety"]
+    urgent = CONTENT.say("guidance.urgency.emergency_now.short").replace("{emergency_number}", "911")
+    assert safety == urgent and safety != CONTENT.say("guidance.short").replace("{emergency_number}", "911")

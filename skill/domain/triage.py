@@ -131,7 +131,7 @@ class TriageEngine:
         self._table = table
         self._owner_of = {answer: question_id for question_id, node in table.questions.items()
                           for answer in node.routes if answer not in CURRENT_ONLY}
-        self._lines = self._every_line()
+        self._lines, self._urgencies = self._every_line()
 
     @classmethod
     def load(cls, path: Path) -> TriageEngine:
@@ -148,13 +148,17 @@ class TriageEngine:
     def keys(self) -> frozenset[str]:
         return frozenset(self._lines)
 
-    def _every_line(self) -> dict[str, Line]:
-        """Every text the table can say, by key; checks every path on the way."""
+    def urgency_of(self, key: str) -> str | None:
+        """How urgent the advice said under `key` is: an outcome's urgency, None for a question."""
+        return self._urgencies.get(key)
+
+    def _every_line(self) -> tuple[dict[str, Line], dict[str, str]]:
+        """Every text the table can say, and each outcome's urgency, by key; checks every path on the way."""
         lines = {line.key: line for node in self._table.questions.values()
                  for line in (node.question.prompt, node.question.reprompt, node.question.repeat_slowly) if line}
-        lines.update((outcome.text.key, outcome.text) for outcome in self._table.outcomes.values())
-        lines.update((outcome.text.key, outcome.text) for outcome in self._check_every_path())
-        return lines
+        outcomes = [*self._table.outcomes.values(), *self._check_every_path()]
+        lines.update((outcome.text.key, outcome.text) for outcome in outcomes)
+        return lines, {outcome.text.key: outcome.urgency for outcome in outcomes}
 
     def start(self, known: Mapping[str, str | None] | None = None) -> Step:
         """The first question. `known`: slot answers the user gave before the triage began."""

@@ -75,7 +75,6 @@ def speak_step(turn: Turn, step: Step, lead: list[str]) -> Response:
             return reask(turn, step.question)
         return ask(turn, step.question, lead)
     outcome = step.outcome
-    turn.urgency = outcome.urgency   # the guidance after the outcome follows its urgency
     session.pop(KNOWN_ANSWERS, None)
     if outcome.is_emergency:
         return turn.say(lead + [outcome.text], question=None)

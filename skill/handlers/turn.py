@@ -61,6 +61,12 @@ class Services:
             return self.routines.say(key, **values)
         return self.content.say(key, **values)
 
+    def urgency_of(self, key: str) -> str | None:
+        """How soon the advice said under `key` says to get care: a triage outcome's or a content item's."""
+        if key.startswith(TRIAGE_PREFIX):
+            return self.triage.urgency_of(key)
+        return self.content.item(key).urgency if self.content.has(key) else None
+
     def line_keys(self) -> frozenset[str]:
         """Every key `line` accepts: what a stored reply may name."""
         return self.content.keys() | self.triage.keys() | self.routines.keys()
@@ -113,7 +119,6 @@ class Turn:
         self.handler_input = handler_input
         self.services = services
         self._envelope = handler_input.request_envelope
-        self.urgency: str | None = None     # how urgent this turn's advice is, when not said by content
 
     @classmethod
     def of(cls, handler_input: HandlerInput, services: Services) -> "Turn":
@@ -189,23 +194,20 @@ class Turn:
 
     def say(self, body: Sequence[Part], *, question: str | None, reprompt: str | None = None,
             offer: str | None = None, stretch: StretchStep | None = None,
-            elicit: tuple[str, str] | None = None, urgency: str | None = None) -> Response:
+            elicit: tuple[str, str] | None = None) -> Response:
         """Answer with the composer. A question keeps the session open; none closes it.
 
         `offer` names what a following yes/no would accept; any other answer withdraws it.
         `stretch` shows that stretch step on a screen instead of the answer text.
         `elicit` = (intent, slot): the question asks for that slot, so Alexa matches the answer
         against the slot's own samples first (Dialog.ElicitSlot).
-        `urgency`: how soon the answer's own advice says to get care, for text not from content
-        (a triage outcome); content items carry theirs. The guidance never sounds less urgent.
+        The guidance follows the most urgent advice the body says (its keys tell), never softer.
         """
         session = self.session
         last = session.get(LAST_REPLY) or {}
         if isinstance(question, Line) and question.key in NEXT_TIME_ASK and _key(last.get("question")) == question.key:
             question, reprompt, offer = self.text(NEXT_TIME_ASK[question.key]), None, OFFER_MORE
-        content = self.services.content
-        urgency = most_urgent([urgency, self.urgency] + [content.item(part.key).urgency for part in body
-                                                   if isinstance(part, Line) and content.has(part.key)])
+        urgency = most_urgent([self.services.urgency_of(part.key) for part in body if isinstance(part, Line)])
         reply = self.services.composer.compose(
             body, locale=self.locale, full_guidance=not session.get(GUIDANCE_HEARD),
             question=question, reprompt=reprompt, card_title=self.text("prompts.card_title"), urgency=urgency)
@@ -214,9 +216,9 @@ class Turn:
         if offer:
             session[PENDING_OFFER] = offer
         session[LAST_REPLY] = {"body": [part.seconds if isinstance(part, Pause) else _stored(part) for part in body],
-                               "question": _stored(question), "reprompt": _stored(reprompt), "urgency": urgency}
+                               "question": _stored(question), "reprompt": _stored(reprompt)}
         if self.has_screen:
-            self._show(reply, stretch)
+            self._show(reply, stretch, urgency)
         if elicit is not None and question is not None:
             self._elicit(*elicit)
         return self.respond(reply)
@@ -231,8 +233,8 @@ class Turn:
             updated_intent=Intent(name=intent_name, slots=slots,
                                   confirmation_status=IntentConfirmationStatus.NONE)))
 
-    def _show(self, reply: Reply, stretch: StretchStep | None) -> None:
-        safety = self.services.composer.guidance(self.locale, full=False)
+    def _show(self, reply: Reply, stretch: StretchStep | None, urgency: str) -> None:
+        safety = self.services.composer.guidance(self.locale, full=False, urgency=urgency)
         if stretch is not None:
             document = "stretch_step"
             data = screens.step_datasource(stretch, safety, self.services.routines.step_label(stretch))
@@ -274,7 +276,7 @@ class Turn:
             return None
         self.session.pop(LAST_REPLY)   # repeating is not offering again: the same question may follow
         return self.say(body, question=question, reprompt=reprompt,
-                        offer=self.session.get(PENDING_OFFER), urgency=last["urgency"])
+                        offer=self.session.get(PENDING_OFFER))
 
     def _recomposed(self, stored: str | dict | None) -> Line | None:
         if stored is None:
@@ -288,8 +290,8 @@ class Turn:
         content = self.services.content
         for part in (self.session.get(LAST_REPLY) or {}).get("body", ()):
             key = _key(part) or ""
-            if content.has(key) and not key.endswith(MORE) and content.more(key):
-                return content.more(key)
+            if content.has(key) and not key.endswith(MORE) and (more := content.more(key)) is not None:
+                return more
         return None
 
     def respond(self, reply: Reply) -> Response:
