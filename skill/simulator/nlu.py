@@ -354,12 +354,16 @@ class UtteranceResolver:
         whole = self._best_candidate(utterance, self._patterns)
         if answer is not None and not (whole is not None and whole.fully_recognised and not answer.fully_recognised):
             return answer.match
-        return whole.match if whole is not None else self.match_intent(utterance)
+        return whole.match if whole is not None else self._beyond_samples(utterance)
 
     def match_intent(self, utterance: str) -> IntentMatch:
         """The intent an utterance spoken inside the skill's session goes to."""
         if (found := self._best(utterance, self._patterns)) is not None:
             return found
+        return self._beyond_samples(utterance)
+
+    def _beyond_samples(self, utterance: str) -> IntentMatch:
+        """No sample fits: generalisation, then a carrier with free-form words, then the fallback."""
         if self._generalise and (close := self._generaliser.classify(utterance)) is not None:
             return self._generalised(close)
         if (found := self._best(utterance, self._free_form)) is not None:
