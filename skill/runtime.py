@@ -13,6 +13,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
+from skill.domain.layers import ContentLayers, layer_chain
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
@@ -23,7 +24,7 @@ from skill.handlers import answers, privacy, reminders, session, stretching, tri
 from skill.handlers.base import Handler
 from skill.handlers.errors import CatchAll
 from skill.handlers.offers import Offer, OfferReply
-from skill.handlers.turn import OFFER_MORE, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services
+from skill.handlers.turn import OFFER_MORE, OFFER_RESUME_TRIAGE, OFFER_TRIAGE, Services, ServicesByLocale
 from skill.persistence import build_persistence_adapter
 from skill.serializer import FastSerializer, PlainJson, strict_json
 from skill.session_state import VERSION, SessionSchema
@@ -55,7 +56,7 @@ def offers() -> dict[str, Offer]:
     }
 
 
-def request_handlers(services: Services) -> list[Handler]:
+def request_handlers(services: ServicesByLocale) -> list[Handler]:
     return [
         # Requests that must never speak.
         session.SessionEnded(services),
@@ -94,22 +95,43 @@ def request_handlers(services: Services) -> list[Handler]:
     ]
 
 
-def load_services(settings: Settings) -> Services:
-    """Load and validate all content once; a broken file stops start-up here."""
-    content = Content.load(settings.content_dir)
-    return Services(
-        content=content,
-        composer=SpeechComposer(content),
-        triage=TriageEngine.load(settings.content_dir / "triage.yaml"),
-        red_flags=RedFlagTerms.load(settings.content_dir / "red_flags.yaml"),
-        routines=Routines.load(settings.content_dir / "stretches.yaml"),
-        reminder_words=ReminderWords.load(settings.content_dir / "reminders.yaml"),
-        apl_documents={name: PlainJson(document)
-                       for name, document in load_documents(settings.content_dir / "apl").items()},
-    )
+def load_services(settings: Settings) -> ServicesByLocale:
+    """Load and validate all content once, in every locale layer; a broken file stops start-up here.
+
+    A file no layer changes is read and checked once, and its domain object shared by every locale.
+    """
+    layers = ContentLayers(settings.content_dir)
+    apl_documents = {name: PlainJson(document) for name, document in load_documents(settings.content_dir / "apl").items()}
+    chains = {()} | {tuple(layer for layer in layer_chain(name) if layer in layers.layers()) for name in layers.layers()}
+    default: dict[str, object] = {}
+
+    def domain(kind: type, name: str, chain: tuple[str, ...]) -> object:
+        """`kind` parsed from `name`.yaml as the chain's last layer reads it, or the default's when unchanged."""
+        locale = chain[-1] if chain else None
+        if chain and not layers.has_layer(name, locale):
+            return default[name]
+        layered = layers.read(name, locale)
+        parsed = kind.parse(layered.path, layered.data)
+        if not chain:
+            default[name] = parsed
+        return parsed
+
+    by_chain = {}
+    for chain in sorted(chains, key=len):   # the default first, so the others can share its objects
+        content = Content.load(settings.content_dir, chain[-1] if chain else None, layers)
+        by_chain[chain] = Services(
+            content=content,
+            composer=SpeechComposer(content),
+            triage=domain(TriageEngine, "triage", chain),
+            red_flags=domain(RedFlagTerms, "red_flags", chain),
+            routines=domain(Routines, "stretches", chain),
+            reminder_words=domain(ReminderWords, "reminders", chain),
+            apl_documents=apl_documents,
+        )
+    return ServicesByLocale(by_chain, frozenset(layers.layers()))
 
 
-def build_skill(services: Services, settings: Settings, serializer: FastSerializer) -> CustomSkill:
+def build_skill(services: ServicesByLocale, settings: Settings, serializer: FastSerializer) -> CustomSkill:
     builder = CustomSkillBuilder(persistence_adapter=build_persistence_adapter(settings),
                                  api_client=TimeoutApiClient.from_settings(settings))
     builder.skill_id = settings.skill_id
@@ -121,7 +143,9 @@ def build_skill(services: Services, settings: Settings, serializer: FastSerializ
     return skill
 
 
-def session_schema(services: Services) -> SessionSchema:
+def session_schema(services: ServicesByLocale) -> SessionSchema:
+    """One schema for every locale: layers change words, never keys, routines or steps."""
+    services = services.default
     routines = services.routines
     return SessionSchema(
         offers=frozenset(offers()),
@@ -137,7 +161,7 @@ class SkillRuntime:
     """JSON envelope in, JSON envelope out, both checked: session state against its schema, the
     reply's size against Alexa's limits."""
 
-    def __init__(self, skill: CustomSkill, serializer: FastSerializer, services: Services):
+    def __init__(self, skill: CustomSkill, serializer: FastSerializer, services: ServicesByLocale):
         self._skill = skill
         self._serializer = serializer
         self._schema = session_schema(services)

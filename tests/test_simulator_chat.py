@@ -237,7 +237,7 @@ def test_a_denied_permission_sends_no_consent_token(alexa, skill):
 @pytest.mark.parametrize("ssml, text", [
     ('<speak>Rest first. <break time="3s"/> Then ice.</speak>', "Rest first. [pause 3s] Then ice."),
     ("<speak><p>Ice &amp; rest</p><s>don&apos;t run</s></speak>", "Ice & rest don't run"),
-    ('<speak>Call <say-as interpret-as="digits">911</say-as>.</speak>', "Call 911 ."),
+    ('<speak>Call <say-as interpret-as="digits">911</say-as>.</speak>', "Call 911."),
     ('<speak><sub alias="greater trochanteric pain syndrome">GTPS</sub></speak>', "greater trochanteric pain syndrome"),
     ('<speak>Hi<break strength="strong"/>there</speak>', "Hi there"),
 ])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -64,7 +64,10 @@ def wording_problems(text: str) -> list[str]:
     return problems
 
 
-SOURCE_ID = re.compile(r"^S\d+$")
+# S ids are research/triage.md's sources; L ids are content/sources.yaml's, for the locale facts
+# (emergency numbers and urgent-care services) that review does not cover.
+SOURCE_ID = re.compile(r"^[SL]\d+$")
+SOURCES_FILE = "sources.yaml"
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 # {emergency_number} is filled per locale by the composer; the others by the handler that says the item.
 KNOWN_PLACEHOLDERS = frozenset({"emergency_number", "when", "time", "count", "part_of_day", "start"})
@@ -162,6 +165,62 @@ def read_yaml(path: Path) -> Any:
         raise ContentError(path, "(file)", f"not valid YAML: {error}") from None
 
 
+def local_source_ids(path: Path) -> frozenset[str]:
+    """The L ids content/sources.yaml records; each needs a title, a URL and what it confirms."""
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ContentError(path, "(file)", "must map source ids to sources")
+    for source_id, source in data.items():
+        if not (isinstance(source_id, str) and source_id.startswith("L") and SOURCE_ID.match(source_id)):
+            raise ContentError(path, str(source_id), "an id here is L and a number; S ids are research/triage.md's")
+        if not isinstance(source, dict) or not all(isinstance(source.get(f), str) for f in ("title", "url", "confirms")):
+            raise ContentError(path, source_id, "needs a title, a url and what it confirms")
+    return frozenset(data)
+
+
+def check_source_ids(path: Path, key: str, ids: Any, known: frozenset[str]) -> None:
+    """Research ids (S) are checked for form; local ids (L) must be recorded in content/sources.yaml."""
+    if not isinstance(ids, (list, tuple)) or not all(isinstance(i, str) and SOURCE_ID.match(i) for i in ids):
+        raise ContentError(path, key, "needs a list of source ids like S16 or L2")
+    unknown = sorted(i for i in ids if i.startswith("L") and i not in known)
+    if unknown:
+        raise ContentError(path, key, f"cites {unknown}, which {SOURCES_FILE} does not record")
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """A locale's emergency number."""
+    number: str             # as a card shows it: "000"
+    said: str | None        # what the voice says instead, where the service is named ("triple zero")
+
+
+@dataclass(frozen=True)
+class Places:
+    """The facts that differ by where the user is: guidance.yaml's emergency numbers and the
+    urgent-but-not-emergency service each locale's guidance names."""
+    KEYS: ClassVar[tuple[str, ...]] = ("emergency_numbers", "fallback_emergency_number", "urgent_care")
+    numbers: dict[str, Emergency]
+    fallback: str
+    urgent_care: dict[str, str]   # locale -> the service's name, as its guidance says it
+
+    def emergency(self, locale: str | None) -> Emergency:
+        return self.numbers.get(locale or "", Emergency(self.fallback, None))
+
+    @classmethod
+    def parse(cls, path: Path, data: dict, known_sources: frozenset[str]) -> "Places":
+        numbers, urgent, fallback = data.get("emergency_numbers"), data.get("urgent_care"), \
+            data.get("fallback_emergency_number")
+        if not isinstance(numbers, dict) or not isinstance(urgent, dict) or not isinstance(fallback, str):
+            raise ContentError(path, "emergency_numbers", "needs a locale map, urgent_care and fallback_emergency_number")
+        for group, entries, field in (("emergency_numbers", numbers, "number"), ("urgent_care", urgent, "name")):
+            for locale, entry in entries.items():
+                if not isinstance(entry, dict) or not isinstance(entry.get(field), str):
+                    raise ContentError(path, f"{group}.{locale}", f"needs a {field} and its sources")
+                check_source_ids(path, f"{group}.{locale}.sources", entry.get("sources"), known_sources)
+        return cls(numbers={locale: Emergency(entry["number"], entry.get("said")) for locale, entry in numbers.items()},
+                   fallback=fallback, urgent_care={locale: entry["name"] for locale, entry in urgent.items()})
+
+
 class Content:
     """Every spoken item of guidance, answers, prompts, red_flags and reminders.yaml, by dotted key."""
 
@@ -170,43 +229,35 @@ class Content:
     # reminders.words (the words dates are built from) by skill.domain.reminders.ReminderWords.
     DATA = {"red_flags": ("matching",), "reminders": ("words",)}
 
-    def __init__(self, items: dict[str, Item], emergency_numbers: dict[str, str], fallback_number: str):
+    def __init__(self, items: dict[str, Item], places: "Places"):
         self._items = items
-        self._emergency_numbers = emergency_numbers
-        self._fallback_number = fallback_number
+        self.places = places
 
     @classmethod
-    def load(cls, directory: Path) -> "Content":
+    def load(cls, directory: Path, locale: str | None = None, layers: "ContentLayers | None" = None) -> "Content":
+        """Every spoken item as `locale` says it: the default layer with that locale's layers over it."""
+        from skill.domain.layers import ContentLayers  # layers reads files with this module's reader
+        layers = layers or ContentLayers(directory)
+        known_sources = local_source_ids(directory / SOURCES_FILE)
         items: dict[str, Item] = {}
-        numbers: dict[str, str] = {}
-        fallback = ""
+        places: Places | None = None
         for name in cls.FILES:
-            path = directory / f"{name}.yaml"
-            data = read_yaml(path)
+            layered = layers.read(name, locale)
+            path, data = layered.path, layered.data
             if not isinstance(data, dict):
                 raise ContentError(path, "(file)", "must be a mapping of items")
             if name == "guidance":
-                numbers, fallback = cls._emergency_numbers_from(path, data)
-                data = {k: v for k, v in data.items() if k not in ("emergency_numbers", "fallback_emergency_number")}
+                places = Places.parse(path, data, known_sources)
+                data = {k: v for k, v in data.items() if k not in Places.KEYS}
             data = {k: v for k, v in data.items() if k not in cls.DATA.get(name, ())}
-            items.update(_collect_items(path, name, data))
-        content = cls(items, numbers, fallback)
+            for key, item in _collect_items(path, name, data).items():
+                check_source_ids(path, f"{key}.source", item.source.get("supplementary", ()), known_sources)
+                items[key] = item
+        assert places is not None  # guidance is one of FILES
+        content = cls(items, places)
         for required in ("guidance.full", "guidance.short"):
             content.say(required)
         return content
-
-    @staticmethod
-    def _emergency_numbers_from(path: Path, data: dict) -> tuple[dict[str, str], str]:
-        raw = data.get("emergency_numbers")
-        fallback = data.get("fallback_emergency_number")
-        if not isinstance(raw, dict) or not isinstance(fallback, str):
-            raise ContentError(path, "emergency_numbers", "needs a locale map and fallback_emergency_number")
-        numbers = {}
-        for locale, entry in raw.items():
-            if not isinstance(entry, dict) or not isinstance(entry.get("number"), str) or not entry.get("sources"):
-                raise ContentError(path, f"emergency_numbers.{locale}", "needs a number and its sources")
-            numbers[locale] = entry["number"]
-        return numbers, fallback
 
     def say(self, key: str, **values: object) -> Line:
         """The item's text with `values` filled in; {emergency_number} is left for the composer.
@@ -240,7 +291,8 @@ class Content:
         return list(self._items.values())
 
     def emergency_number(self, locale: str | None) -> str:
-        return self._emergency_numbers.get(locale or "", self._fallback_number)
+        """The number as a card shows it ("000"), or the fallback words where no source confirms one."""
+        return self.places.emergency(locale).number
 
 
 def _filled(text: str, values: dict[str, object]) -> str:

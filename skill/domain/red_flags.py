@@ -51,8 +51,11 @@ class RedFlagTerms:
 
     @classmethod
     def load(cls, path: Path) -> RedFlagTerms:
-        """Read and compile the `matching` section; a broken one raises ContentError."""
-        raw = read_yaml(path)
+        return cls.parse(path, read_yaml(path))
+
+    @classmethod
+    def parse(cls, path: Path, raw: Any) -> RedFlagTerms:
+        """Compile the `matching` section; a broken one raises ContentError naming `path`."""
         matching = raw.get("matching") if isinstance(raw, dict) else None
         if not isinstance(matching, dict):
             raise ContentError(path, "matching", "is missing")

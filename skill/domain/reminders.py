@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from skill.domain.content import PLACEHOLDER, ContentError, read_yaml
 
@@ -41,7 +41,9 @@ PHRASES: dict[str, frozenset[str]] = {
     "every_day": frozenset(), "every_weekday": frozenset(), "every_week_on": frozenset({"weekday"}),
     "on_day": frozenset({"day"}), "day": frozenset({"weekday", "month", "date"}),
     "day_in_year": frozenset({"weekday", "month", "date", "year"}),
-    "clock": frozenset({"hour", "meridiem"}), "clock_minutes": frozenset({"hour", "minute", "meridiem"}),
+    # {hour} is on the 12-hour clock, {hour24} on the 24-hour one ("19"): each locale says which.
+    "clock": frozenset({"hour", "hour24", "minute", "meridiem"}),
+    "clock_minutes": frozenset({"hour", "hour24", "minute", "meridiem"}),
 }
 HEARD_DAYS = ("today", "tomorrow")
 
@@ -62,23 +64,39 @@ class ReminderWords:
     parts_of_day: dict[str, tuple[str, dt.time]]   # code -> (word said back, clock time chosen)
     heard: dict[str, frozenset[str]]               # "today", "tomorrow", "one_off" -> lower-case words
     heard_parts: dict[str, str]                    # lower-case word -> part-of-day code
+    time_zone: str | None                          # used when the device's is unknown: one-zone countries only
 
     @classmethod
     def load(cls, path: Path) -> ReminderWords:
-        data = read_yaml(path)
+        return cls.parse(path, read_yaml(path))
+
+    @classmethod
+    def parse(cls, path: Path, data: Any) -> ReminderWords:
         raw = data.get("words") if isinstance(data, dict) else None
         if not isinstance(raw, dict) or not raw.get("source"):
             raise ContentError(path, "words", "needs the words reminders are said with, and their source")
         return cls(
             weekdays=_word_list(path, raw, "weekdays", 7), months=_word_list(path, raw, "months", 12),
             phrases={name: _phrase(path, raw, name, allowed) for name, allowed in PHRASES.items()},
-            parts_of_day=_parts_of_day(path, raw.get("parts_of_day")), **_heard(path, raw.get("heard")))
+            parts_of_day=_parts_of_day(path, raw.get("parts_of_day")), time_zone=_time_zone(path, raw),
+            **_heard(path, raw.get("heard")))
 
     def say(self, phrase: str, **values: object) -> str:
         return self.phrases[phrase].format_map(values)
 
     def weekday(self, day: dt.date) -> str:
         return self.weekdays[day.weekday()]
+
+
+def _time_zone(path: Path, raw: dict) -> str | None:
+    name = raw.get("time_zone", False)
+    if name is None:
+        return None
+    try:
+        ZoneInfo(name if isinstance(name, str) else "")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ContentError(path, "words.time_zone", "is an IANA time zone (Europe/London) or null") from None
+    return name
 
 
 def _word_list(path: Path, raw: dict, key: str, count: int) -> tuple[str, ...]:
@@ -365,12 +383,11 @@ def _recurrence_rule(frequency: Frequency, first: dt.datetime) -> str | None:
 
 
 def spoken_clock_time(at: dt.time, words: ReminderWords) -> str:
-    """12-hour clock as it is said: "7 am", "6:30 pm", "12 pm" for noon, "12:15 am" after midnight."""
-    hour = at.hour % 12 or 12
-    meridiem = words.say("am" if at.hour < 12 else "pm")
-    if at.minute:
-        return words.say("clock_minutes", hour=hour, minute=f"{at.minute:02d}", meridiem=meridiem)
-    return words.say("clock", hour=hour, meridiem=meridiem)
+    """The time as the locale says it: "7 am", "6:30 pm", "12 pm" for noon on the 12-hour clock;
+    "19:00" on the 24-hour one."""
+    values = {"hour": at.hour % 12 or 12, "hour24": f"{at.hour:02d}", "minute": f"{at.minute:02d}",
+              "meridiem": words.say("am" if at.hour < 12 else "pm")}
+    return words.say("clock_minutes" if at.minute else "clock", **values)
 
 
 def _spoken_when(frequency: Frequency, first_day: dt.date, today: dt.date, words: ReminderWords) -> str:

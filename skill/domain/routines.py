@@ -95,8 +95,12 @@ class Routines:
 
     @classmethod
     def load(cls, path: Path) -> "Routines":
-        """Read and validate the file; ContentError names the file and the broken key."""
-        return _Loader(path).load()
+        return cls.parse(path, read_yaml(path))
+
+    @classmethod
+    def parse(cls, path: Path, data: Any) -> "Routines":
+        """Validate the file's data; ContentError names the file and the broken key."""
+        return _Loader(path).load(data)
 
     @property
     def routine_ids(self) -> tuple[str, ...]:
@@ -197,8 +201,8 @@ class _Loader:
         self.path = path
         self.items: list[Item] = []
 
-    def load(self) -> Routines:
-        data = self._mapping(read_yaml(self.path), "(file)", FILE_FIELDS)
+    def load(self, raw: Any) -> Routines:
+        data = self._mapping(raw, "(file)", FILE_FIELDS)
         safety = self._item("safety", data.get("safety"))
         stretches = {key: self._stretch(key, raw) for key, raw in self._section(data, "stretches").items()}
         routines = {key: self._routine(key, raw, stretches) for key, raw in self._section(data, "routines").items()}

@@ -18,6 +18,7 @@ MAX_SSML_CHARS = 8000          # Alexa's limit for outputSpeech and reprompt
 MAX_CARD_CHARS = 8000          # title + text of a card
 MAX_BREAK_SECONDS = 10         # the longest <break> Alexa accepts
 GUIDANCE_GAP = '<break time="300ms"/>'
+EMERGENCY_NUMBER = "{emergency_number}"
 ROUTINE_URGENCY = URGENCIES[-1]   # self care: the routine guidance fits
 
 
@@ -77,8 +78,22 @@ class SpeechComposer:
                 content.say(self._guidance_key(urgency, full))   # every variant exists, or start-up stops
 
     def fill(self, text: str, locale: str | None) -> str:
-        """Fill placeholders; content validation guarantees {emergency_number} is the only one."""
-        return text.replace("{emergency_number}", self._content.emergency_number(locale))
+        """Text for a card or a screen; content validation guarantees {emergency_number} is the only
+        placeholder left."""
+        return text.replace(EMERGENCY_NUMBER, self._content.emergency_number(locale))
+
+    def spoken(self, text: str, locale: str | None) -> str:
+        """Text as SSML: escaped, and the emergency number said so it can't be misheard: its spoken
+        name where it has one ("triple zero"), else digit by digit ("nine nine nine", never "nine
+        hundred and ninety-nine")."""
+        emergency = self._content.places.emergency(locale)
+        if emergency.said:
+            said = escape(emergency.said)
+        elif emergency.number.isdigit():
+            said = f'<say-as interpret-as="digits">{emergency.number}</say-as>'
+        else:
+            said = escape(emergency.number)
+        return escape(text).replace(EMERGENCY_NUMBER, said)
 
     @staticmethod
     def _guidance_key(urgency: str, full: bool) -> str:
@@ -99,12 +114,12 @@ class SpeechComposer:
         if question is not None and not question.rstrip().endswith("?"):
             raise ValueError(f"a response that keeps the session open must end with a question: {question!r}")
         parts = [self._render(part, locale) for part in body]
-        tail = [GUIDANCE_GAP, escape(self.guidance(locale, full=full_guidance, urgency=urgency))]
+        tail = [GUIDANCE_GAP, self.spoken(self._content.say(self._guidance_key(urgency, full_guidance)), locale)]
         if question is not None:
-            tail.append(escape(self.fill(question, locale)))
+            tail.append(self.spoken(question, locale))
         ssml = self._fit(parts, tail)
         reprompt_text = reprompt or question
-        reprompt_ssml = speak([escape(self.fill(reprompt_text, locale))]) if reprompt_text else None
+        reprompt_ssml = speak([self.spoken(reprompt_text, locale)]) if reprompt_text else None
         body_text = " ".join(self.fill(part, locale) for part in body if isinstance(part, str))
         return Reply(
             ssml=ssml,
@@ -118,7 +133,7 @@ class SpeechComposer:
     def _render(self, part: Part, locale: str | None) -> str:
         if isinstance(part, Pause):
             return breaks(part.seconds)
-        return escape(self.fill(part, locale))
+        return self.spoken(part, locale)
 
     @staticmethod
     def _fit(parts: list[str], tail: list[str]) -> str:

@@ -135,8 +135,12 @@ class TriageEngine:
 
     @classmethod
     def load(cls, path: Path) -> TriageEngine:
-        """Read and check the whole table, every path included; a broken table raises ContentError."""
-        return cls(_Reader(path, read_yaml(path)).table())
+        return cls.parse(path, read_yaml(path))
+
+    @classmethod
+    def parse(cls, path: Path, data: Any) -> TriageEngine:
+        """Check the whole table, every path included; a broken table raises ContentError naming `path`."""
+        return cls(_Reader(path, data).table())
 
     def say(self, key: str) -> Line:
         """A question's or outcome's text by its key (an outcome with advice appended included)."""

@@ -5,7 +5,7 @@ from ask_sdk_core.dispatch_components import AbstractRequestHandler
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 
-from skill.handlers.turn import Services, Turn
+from skill.handlers.turn import ServicesByLocale, Turn
 
 
 class Handler(AbstractRequestHandler):
@@ -14,14 +14,14 @@ class Handler(AbstractRequestHandler):
 
     intents: frozenset[str] = frozenset()
 
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, services: ServicesByLocale):
+        self._services = services
 
     def can_handle(self, handler_input: HandlerInput) -> bool:
-        return self.matches(Turn.of(handler_input, self.services))
+        return self.matches(Turn.of(handler_input, self._services))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.answer(Turn.of(handler_input, self.services))
+        return self.answer(Turn.of(handler_input, self._services))
 
     def matches(self, turn: Turn) -> bool:
         return turn.intent_name in self.intents

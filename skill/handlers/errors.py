@@ -14,7 +14,7 @@ from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import Response
 from ask_sdk_runtime.exceptions import DispatchException
 
-from skill.handlers.turn import Services, Turn
+from skill.handlers.turn import ServicesByLocale, Turn
 from skill.request_log import loggable
 
 log = logging.getLogger("hip_helper.skill")
@@ -28,14 +28,14 @@ def _raised_at(exception: Exception) -> str:
 
 
 class CatchAll(AbstractExceptionHandler):
-    def __init__(self, services: Services):
-        self.services = services
+    def __init__(self, services: ServicesByLocale):
+        self._services = services
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
         return True
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        turn = Turn.of(handler_input, self.services)
+        turn = Turn.of(handler_input, self._services)
         kind = turn.request_type
         if kind == "SessionEndedRequest" or handler_input.request_envelope.session is None:
             return turn.silent()

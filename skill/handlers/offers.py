@@ -11,7 +11,7 @@ from typing import Callable
 from ask_sdk_model import Response
 
 from skill.handlers.base import Handler
-from skill.handlers.turn import Services, Turn
+from skill.handlers.turn import ServicesByLocale, Turn
 from skill.session_state import PENDING_OFFER
 
 Answer = Callable[[Turn], Response]
@@ -24,7 +24,7 @@ class Offer:
 
 
 class OfferReply(Handler):
-    def __init__(self, services: Services, offers: dict[str, Offer]):
+    def __init__(self, services: ServicesByLocale, offers: dict[str, Offer]):
         super().__init__(services)
         self.offers = offers
 

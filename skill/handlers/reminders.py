@@ -54,7 +54,7 @@ class SetReminder(Handler):
             return _ask_for_time(turn, said)
         factory = alexa_api.request_factory(turn.handler_input)
         device_id = turn.handler_input.request_envelope.context.system.device.device_id
-        time_zone = alexa_api.device_time_zone(factory, device_id)
+        time_zone = alexa_api.device_time_zone(factory, device_id) or turn.services.reminder_words.time_zone
         if time_zone is None:
             return turn.ask_more([turn.text("reminders.no_time_zone")])
         now = datetime.now(timezone.utc)

@@ -92,7 +92,7 @@ class StartRoutine(Handler):
     intents = frozenset({"StartRoutineIntent"})
 
     def answer(self, turn: Turn) -> Response:
-        return start_routine(turn, self.services.routines.routine_for(turn.slot_id("routine")))
+        return start_routine(turn, turn.services.routines.routine_for(turn.slot_id("routine")))
 
 
 class RoutineControl(Handler):

@@ -113,7 +113,7 @@ class RedFlag(Handler):
         return red_flag_said(turn) is not None
 
     def answer(self, turn: Turn) -> Response:
-        return speak_step(turn, self.services.triage.red_flag(red_flag_said(turn)), [])
+        return speak_step(turn, turn.services.triage.red_flag(red_flag_said(turn)), [])
 
 
 class TriageStart(Handler):
@@ -150,7 +150,7 @@ class TriageAnswer(Handler):
         name = turn.intent_name
         answers = {"yes_no": YES_NO[name]} if name in YES_NO else described_answers(turn)
         try:
-            step = self.services.triage.answer(turn.session[TRIAGE], answers)
+            step = turn.services.triage.answer(turn.session[TRIAGE], answers)
         except (TriageStateError, ContentError):
             # A state from another version of the table, or one it could never make (the loaded
             # table was checked on every path): start the questions again, safety first.

@@ -18,6 +18,7 @@ from ask_sdk_model.ui import StandardCard
 
 from skill.domain import screens
 from skill.domain.content import MORE, Content, Line
+from skill.domain.layers import layer_chain
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
 from skill.domain.routines import KEY_PREFIX as STRETCHES_PREFIX, Routines, Step as StretchStep
@@ -72,6 +73,22 @@ class Services:
         return self.content.keys() | self.triage.keys() | self.routines.keys()
 
 
+class ServicesByLocale:
+    """Each content layer chain's Services (skill.domain.layers): a request gets its locale's, and a
+    locale no layer covers gets the default layer's, with its own emergency number."""
+
+    def __init__(self, by_chain: dict[tuple[str, ...], Services], layers: frozenset[str]):
+        self._by_chain = by_chain
+        self._layers = layers
+
+    @property
+    def default(self) -> Services:
+        return self._by_chain[()]
+
+    def for_locale(self, locale: str | None) -> Services:
+        return self._by_chain[tuple(layer for layer in layer_chain(locale) if layer in self._layers)]
+
+
 class Preferences:
     """What the skill remembers between sessions (routine progress, reminder opt-in, intro heard).
 
@@ -121,12 +138,13 @@ class Turn:
         self._envelope = handler_input.request_envelope
 
     @classmethod
-    def of(cls, handler_input: HandlerInput, services: Services) -> "Turn":
-        """The request's one Turn: every handler's predicate reads the same one."""
+    def of(cls, handler_input: HandlerInput, services: ServicesByLocale) -> "Turn":
+        """The request's one Turn, with its locale's services: every handler's predicate reads the same one."""
         cache = handler_input.attributes_manager.request_attributes
         turn = cache.get(TURN)
         if turn is None:
-            turn = cache[TURN] = cls(handler_input, services)
+            locale = getattr(handler_input.request_envelope.request, "locale", None)
+            turn = cache[TURN] = cls(handler_input, services.for_locale(locale))
         return turn
 
     @functools.cached_property

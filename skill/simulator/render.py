@@ -9,6 +9,9 @@ from typing import Any, Mapping
 _BREAK_WITH_TIME = re.compile(r"""<break\b[^>]*?\btime\s*=\s*["']([^"']+)["'][^>]*>""")
 _SUB_ALIAS = re.compile(r"""<sub\b[^>]*?\balias\s*=\s*["']([^"']*)["'][^>]*>.*?</sub>""", re.DOTALL)
 _AUDIO = re.compile(r"""<audio\b[^>]*?\bsrc\s*=\s*["']([^"']*)["'][^>]*>""")
+# Tags that change how words sound, not where they break: they vanish without a space ("call
+# <say-as>911</say-as>." is "call 911.").
+_INLINE_TAG = re.compile(r"</?(?:say-as|emphasis|prosody|lang|phoneme|w|amazon:[\w-]+)\b[^>]*>")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -17,7 +20,7 @@ def ssml_to_text(ssml: str) -> str:
     text = _BREAK_WITH_TIME.sub(lambda found: f" [pause {found.group(1)}] ", ssml)
     text = _SUB_ALIAS.sub(lambda found: found.group(1), text)  # Alexa says the alias, not the text
     text = _AUDIO.sub(lambda found: f" [audio {found.group(1)}] ", text)
-    text = _TAG.sub(" ", text)
+    text = _TAG.sub(" ", _INLINE_TAG.sub("", text))
     return " ".join(html.unescape(text).split())
 
 
