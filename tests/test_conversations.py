@@ -11,8 +11,12 @@ takes the fields of skill.simulator.envelopes.DeviceProfile. A turn:
       reprompt: [fragment, ...]
       card: [fragment, ...]       # of "title: text"
       session_open: true
+      locales:                    # where a locale's words differ: its own hears/not_hears/...
+        en-GB: {hears: [fragment, ...]}
 
-Every key but `say` is optional. Every turn that speaks must also give the exact guidance, from
+Every key but `say` is optional. Each file runs in every served locale (tests/locales.py), on that
+locale's model; "{emergency_number}" in a fragment is the locale's number as heard ("999", "triple
+zero"), and no locale may hear another's number or urgent-care service. Every turn that speaks must also give the exact guidance, from
 content, and keep to the word budgets: that is checked without being written down. The guidance
 is the full form on a session's first response and the short one after; when the response's own
 advice is more urgent (a triage outcome, an answer item with an `urgency`), that urgency's form.
@@ -20,6 +24,7 @@ advice is more urgent (a triage outcome, an answer item with an `urgency`), that
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import sqlite3
@@ -30,11 +35,11 @@ from typing import Any
 import pytest
 import yaml
 
+import locales
 import speech_budget
 from alexa_requests import AlexaSession
-from skill.domain.content import Content
-from skill.domain.speech import SpeechComposer, most_urgent
-from skill.domain.triage import RED_FLAG_KINDS, TriageEngine, slot_of
+from skill.domain.speech import ROUTINE_URGENCY, most_urgent
+from skill.domain.triage import RED_FLAG_KINDS, slot_of
 from skill.persistence import ALLOWED_ATTRIBUTES
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
 from skill.simulator.engine import Simulator, Turn
@@ -45,26 +50,31 @@ from skill.simulator.render import Reply
 from skill.simulator.transport import InProcessTransport
 
 CONVERSATIONS = sorted((Path(__file__).parent / "conversations").glob("*.yaml"))
-REAL_MODEL = PROJECT_ROOT / "interaction_model" / "en-US.json"
-CONTENT = Content.load(PROJECT_ROOT / "content")
-COMPOSER = SpeechComposer(CONTENT)
-TRIAGE_ENGINE = TriageEngine.load(PROJECT_ROOT / "content" / "triage.yaml")
-# Text that carries its own urgency: triage outcomes and answer items marked with one.
+RUNS = [(path, locale) for path in CONVERSATIONS for locale in locales.SERVED]
+RUN_IDS = [f"{path.stem}-{locale}" for path, locale in RUNS]
 
 
-def _triage_outcomes() -> Iterator:
-    for path in TRIAGE_ENGINE.paths():
-        step = TRIAGE_ENGINE.start()
+def _triage_outcomes(locale: str) -> Iterator:
+    engine = locales.services(locale).triage
+    for path in engine.paths():
+        step = engine.start()
         for _, answer in path:
-            step = TRIAGE_ENGINE.answer(step.state, {slot_of(answer): answer})
+            step = engine.answer(step.state, {slot_of(answer): answer})
         yield step.outcome
     for kind in RED_FLAG_KINDS:
-        yield TRIAGE_ENGINE.red_flag(kind).outcome
+        yield engine.red_flag(kind).outcome
 
 
-URGENT_TEXTS = [(COMPOSER.fill(outcome.text, "en-US"), outcome.urgency) for outcome in _triage_outcomes()] + \
-               [(COMPOSER.fill(item.say, "en-US"), item.urgency) for item in CONTENT.items() if item.urgency]
-TURN_KEYS = frozenset({"say", "intent", "slots", "hears", "not_hears", "reprompt", "card", "session_open"})
+@functools.cache
+def urgent_texts(locale: str) -> list[tuple[str, str]]:
+    """Text that carries its own urgency, as heard in `locale`: triage outcomes and answer items marked with one."""
+    items = locales.services(locale).content.items()
+    return [(locales.spoken(outcome.text, locale), outcome.urgency) for outcome in _triage_outcomes(locale)] + \
+           [(locales.spoken(item.say, locale), item.urgency) for item in items if item.urgency]
+
+
+EXPECTATIONS = frozenset({"intent", "slots", "hears", "not_hears", "reprompt", "card", "session_open"})
+TURN_KEYS = EXPECTATIONS | {"say", "locales"}
 DEVICE_KEYS = frozenset(field.name for field in dataclasses.fields(DeviceProfile))
 
 
@@ -82,7 +92,21 @@ def _check_turn(number: int, turn: Any) -> dict[str, Any]:
     if not isinstance(turn["say"], str):
         # YAML reads a bare yes/no/on/off as a boolean.
         raise ConversationFileError(f'turn {number}: `say` must be text; quote it, e.g. say: "no"')
+    for locale, overrides in (turn.get("locales") or {}).items():
+        if locale not in locales.SERVED or not isinstance(overrides, dict) or set(overrides) - EXPECTATIONS:
+            raise ConversationFileError(f"turn {number}: `locales` maps a served locale {list(locales.SERVED)} "
+                                        f"to expectations {sorted(EXPECTATIONS)}")
     return turn
+
+
+def in_locale(turn: dict[str, Any], locale: str) -> dict[str, Any]:
+    """The turn's expectations in `locale`: its own where given, the number as that locale hears it."""
+    expected = {**turn, **(turn.get("locales") or {}).get(locale, {})}
+    number = locales.number_heard(locale)
+    for key in ("hears", "not_hears", "reprompt", "card"):
+        if key in expected:
+            expected[key] = [fragment.replace("{emergency_number}", number) for fragment in _as_list(expected[key])]
+    return expected
 
 
 def load_conversation(path: Path) -> tuple[DeviceProfile, list[dict[str, Any]]]:
@@ -115,8 +139,8 @@ def _slot_answer(turn: Turn, name: str) -> str | None:
     return slot.resolved_id if slot.resolution is not None else slot.value
 
 
-def turn_problems(turn: Turn, expected: dict[str, Any]) -> Iterator[str]:
-    """Everything about `turn` that differs from what the conversation file expects."""
+def turn_problems(turn: Turn, expected: dict[str, Any], locale: str = "en-US") -> Iterator[str]:
+    """Everything about `turn` that differs from what the conversation file expects in `locale`."""
     if "intent" in expected and turn.request_name != expected["intent"]:
         yield f"reached {turn.request_name}, expected {expected['intent']}"
     for name, wanted in (expected.get("slots") or {}).items():
@@ -132,17 +156,21 @@ def turn_problems(turn: Turn, expected: dict[str, Any]) -> Iterator[str]:
     if "session_open" in expected and turn.session_open != expected["session_open"]:
         yield f"session is {'open' if turn.session_open else 'closed'}, expected the opposite"
     if reply is not None and reply.speech:
-        yield from guidance_problems(reply.speech, first=bool(((turn.request or {}).get("session") or {}).get("new")))
+        yield from guidance_problems(reply.speech, locale,
+                                     first=bool(((turn.request or {}).get("session") or {}).get("new")))
+        everything = " ".join((reply.speech, reply.reprompt or "", reply.card.describe() if reply.card else ""))
+        for mark in locales.foreign_marks_in(everything, locale):
+            yield f"{locale} hears another locale's number or service: {mark}"
 
 
-def expected_guidance(speech: str, *, first: bool) -> str:
+def expected_guidance(speech: str, locale: str, *, first: bool) -> str:
     """The guidance this speech must carry, from content: by session position and the advice's urgency."""
-    urgency = most_urgent([urgency for text, urgency in URGENT_TEXTS if text in speech])
-    return COMPOSER.guidance("en-US", full=first, urgency=urgency)
+    urgency = most_urgent([urgency for text, urgency in urgent_texts(locale) if text in speech])
+    return locales.guidance_heard(locale, full=first, urgency=urgency)
 
 
-def guidance_problems(speech: str, *, first: bool) -> Iterator[str]:
-    wanted = expected_guidance(speech, first=first)
+def guidance_problems(speech: str, locale: str = "en-US", *, first: bool) -> Iterator[str]:
+    wanted = expected_guidance(speech, locale, first=first)
     if wanted not in speech:
         yield f'the speech lacks the guidance "{wanted}"'
     elif speech.count(wanted) > 1:
@@ -159,8 +187,8 @@ def budget_kind(turn: Turn) -> str:
     return speech_budget.ANSWER
 
 
-def failure_report(path: Path, number: int, turn: Turn, problems: list[str]) -> str:
-    lines = [f'{path.name}, turn {number}: the user said "{turn.said}"']
+def failure_report(path: Path, number: int, turn: Turn, problems: list[str], locale: str) -> str:
+    lines = [f'{path.name} in {locale}, turn {number}: the user said "{turn.said}"']
     lines += [f"  - {problem}" for problem in problems]
     lines += [f"  speech: {turn.speech}"]
     if turn.reply is not None:
@@ -169,9 +197,14 @@ def failure_report(path: Path, number: int, turn: Turn, problems: list[str]) -> 
     return "\n".join(lines)
 
 
+@functools.cache
+def resolver_for(locale: str) -> UtteranceResolver:
+    return UtteranceResolver(load_model(PROJECT_ROOT / "interaction_model" / f"{locale}.json"), DEV_SKILL_ID)
+
+
 @pytest.fixture(scope="module")
 def resolver() -> UtteranceResolver:
-    return UtteranceResolver(load_model(REAL_MODEL), DEV_SKILL_ID)
+    return resolver_for("en-US")
 
 
 @pytest.fixture
@@ -182,21 +215,21 @@ def transport(tmp_path) -> InProcessTransport:
     return InProcessTransport(create_app(settings))
 
 
-@pytest.mark.parametrize("path", CONVERSATIONS, ids=lambda path: path.stem)
-def test_conversation(path, resolver, transport, caplog):
+@pytest.mark.parametrize("path, locale", RUNS, ids=RUN_IDS)
+def test_conversation(path, locale, transport, caplog):
     caplog.set_level(logging.WARNING, logger="hip_helper.session")
     try:
         device, turns = load_conversation(path)
     except (ConversationFileError, yaml.YAMLError) as error:
         pytest.fail(f"{path.name}: {error}", pytrace=False)
-    simulator = Simulator(resolver, transport, device)
+    simulator = Simulator(resolver_for(locale), transport, dataclasses.replace(device, locale=locale))
     for number, expected in enumerate(turns, 1):
         turn = simulator.say(expected["say"])
-        problems = list(turn_problems(turn, expected))
+        problems = list(turn_problems(turn, in_locale(expected, locale), locale))
         if turn.reply is not None and turn.reply.speech:
             problems += speech_budget.response_problems(speech_budget.heard(turn.reply.speech, budget_kind(turn),
                                                                             "this turn"))
-        assert not problems, failure_report(path, number, turn, problems)
+        assert not problems, failure_report(path, number, turn, problems, locale)
     # What the skill itself writes must fit its own session schema, or the next turn loses it.
     assert [r.getMessage() for r in caplog.records if r.name == "hip_helper.session"] == []
 
@@ -237,7 +270,7 @@ def _answered_turn(speech: str) -> Turn:
 def test_the_runner_reports_every_difference():
     expected = {"say": "my elbow hurts", "intent": "CausesIntent", "slots": {"location": "OUTER_HIP"},
                 "hears": "outer hip", "not_hears": ["elbow"], "reprompt": ["where"], "session_open": False}
-    guidance = COMPOSER.guidance("en-US", full=False)
+    guidance = locales.guidance_heard("en-US", full=False, urgency=ROUTINE_URGENCY)
     assert list(turn_problems(_answered_turn(f"Your elbow? {guidance}"), expected)) == [
         "reached DescribePainIntent, expected CausesIntent",
         "slot location is None, expected 'OUTER_HIP'",
@@ -248,16 +281,22 @@ def test_the_runner_reports_every_difference():
 
 
 def test_the_runner_requires_the_exact_guidance_in_every_answer():
-    short = COMPOSER.guidance("en-US", full=False)
+    short = locales.guidance_heard("en-US", full=False, urgency=ROUTINE_URGENCY)
     assert list(turn_problems(_answered_turn("Your elbow? In an emergency, call 911."), {"say": "my elbow hurts"})) == [
         f'the speech lacks the guidance "{short}"']
 
 
 def test_the_runner_wants_the_urgent_guidance_after_urgent_advice():
-    outcome, urgency = next((text, urgency) for text, urgency in URGENT_TEXTS if urgency == "emergency_now")
-    softened = f"{outcome} {COMPOSER.guidance('en-US', full=False)}"
+    outcome, urgency = next((text, urgency) for text, urgency in urgent_texts("en-US") if urgency == "emergency_now")
+    softened = f"{outcome} {locales.guidance_heard('en-US', full=False, urgency=ROUTINE_URGENCY)}"
     assert list(guidance_problems(softened, first=False)) == [
-        f'the speech lacks the guidance "{COMPOSER.guidance("en-US", full=False, urgency=urgency)}"']
+        f'the speech lacks the guidance "{locales.guidance_heard("en-US", full=False, urgency=urgency)}"']
+
+
+def test_the_runner_catches_another_locales_number():
+    guidance = locales.guidance_heard("en-GB", full=False, urgency=ROUTINE_URGENCY).replace("NHS 111", "911")
+    assert "en-GB hears another locale's number or service" in " ".join(
+        turn_problems(_answered_turn(f"Your elbow? {guidance}"), {"say": "my elbow hurts"}, "en-GB"))
 
 
 @pytest.mark.parametrize("content, message", [
@@ -273,22 +312,28 @@ def test_a_malformed_conversation_file_is_explained(tmp_path, content, message):
         load_conversation(path)
 
 
-def test_word_budgets_over_every_conversation_and_the_triage_walk(resolver, transport, alexa: AlexaSession):
-    """Launch <= 45 words, median <= 45, p95 <= 75, none over 90; `make test` prints the figures."""
+def test_word_budgets_over_every_conversation_and_the_triage_walk(transport, alexa: AlexaSession):
+    """In every locale: launch <= 45 words, median <= 45, p95 <= 75, none over 90; `make test` prints the figures."""
     from speech_text import heard as heard_in
     from test_triage_paths_spoken import PATHS, say_answer
 
-    measured = []
-    for path in CONVERSATIONS:
-        device, turns = load_conversation(path)
-        simulator = Simulator(resolver, transport, device)
-        for number, expected in enumerate(turns, 1):
-            turn = simulator.say(expected["say"])
-            if turn.reply is not None and turn.reply.speech:
-                measured.append(speech_budget.heard(turn.reply.speech, budget_kind(turn), f"{path.name} turn {number}"))
-    for path in PATHS:
-        alexa.new_session()
-        replies = [alexa.intent("StartTriageIntent")] + [say_answer(alexa, answer) for _, answer in path]
-        measured += [speech_budget.heard(heard_in(reply), speech_budget.ANSWER, f"triage {path}") for reply in replies]
-    speech_budget.HEARD[:] = measured
-    assert speech_budget.problems(measured) == []
+    measured: dict[str, list] = {}
+    for locale in locales.SERVED:
+        measured[locale] = []
+        for path in CONVERSATIONS:
+            device, turns = load_conversation(path)
+            simulator = Simulator(resolver_for(locale), transport, dataclasses.replace(device, locale=locale))
+            for number, expected in enumerate(turns, 1):
+                turn = simulator.say(expected["say"])
+                if turn.reply is not None and turn.reply.speech:
+                    measured[locale].append(speech_budget.heard(turn.reply.speech, budget_kind(turn),
+                                                                f"{locale} {path.name} turn {number}"))
+        alexa.locale = locale
+        for path in PATHS:
+            alexa.new_session()
+            replies = [alexa.intent("StartTriageIntent")] + [say_answer(alexa, answer) for _, answer in path]
+            measured[locale] += [speech_budget.heard(heard_in(reply), speech_budget.ANSWER, f"{locale} triage {path}")
+                                 for reply in replies]
+    speech_budget.HEARD[:] = [heard for by_locale in measured.values() for heard in by_locale]
+    assert {locale: speech_budget.problems(heard) for locale, heard in measured.items()} == \
+        {locale: [] for locale in locales.SERVED}

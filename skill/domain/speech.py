@@ -100,9 +100,13 @@ class SpeechComposer:
         form = "full" if full else "short"
         return f"guidance.{form}" if urgency == ROUTINE_URGENCY else f"guidance.urgency.{urgency}.{form}"
 
+    def guidance_line(self, *, full: bool, urgency: str = ROUTINE_URGENCY) -> str:
+        """Both lines, emergency and see-a-doctor, at the answer's urgency; the number not yet filled."""
+        return self._content.say(self._guidance_key(urgency, full))
+
     def guidance(self, locale: str | None, *, full: bool, urgency: str = ROUTINE_URGENCY) -> str:
-        """Both lines, emergency and see-a-doctor, at the answer's urgency."""
-        return self.fill(self._content.say(self._guidance_key(urgency, full)), locale)
+        """The guidance as a card or a screen shows it."""
+        return self.fill(self.guidance_line(full=full, urgency=urgency), locale)
 
     def compose(self, body: Sequence[Part], *, locale: str | None, full_guidance: bool,
                 question: str | None, card_title: str, reprompt: str | None = None,
@@ -114,7 +118,7 @@ class SpeechComposer:
         if question is not None and not question.rstrip().endswith("?"):
             raise ValueError(f"a response that keeps the session open must end with a question: {question!r}")
         parts = [self._render(part, locale) for part in body]
-        tail = [GUIDANCE_GAP, self.spoken(self._content.say(self._guidance_key(urgency, full_guidance)), locale)]
+        tail = [GUIDANCE_GAP, self.spoken(self.guidance_line(full=full_guidance, urgency=urgency), locale)]
         if question is not None:
             tail.append(self.spoken(question, locale))
         ssml = self._fit(parts, tail)
