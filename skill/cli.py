@@ -74,28 +74,32 @@ def build_model(args: argparse.Namespace) -> int:
     from skill import grammar
 
     settings = Settings.from_env()
-    try:
-        source = grammar.load()
-        generated = source.to_model(grammar.content_prompt(settings.content_dir))
-    except grammar.GrammarError as error:
-        print(f"hip-helper: grammar: {error}", file=sys.stderr)
-        return 2
-    for intent, count in source.sample_counts().items():
-        print(f"{count:6d}  {intent}")
-    text = grammar.render(generated)
-    target = settings.model_dir / "en-US.json"
-    print(f"{len(text.encode()):,} bytes  {target.name}")
-    if args.check:
+    prompt_text = grammar.content_prompt(settings.content_dir)
+    stale = 0
+    for locale in args.locale or grammar.locales():
+        try:
+            source = grammar.load(locale=locale)
+            generated = source.to_model(prompt_text)
+        except grammar.GrammarError as error:
+            print(f"hip-helper: grammar ({locale}): {error}", file=sys.stderr)
+            return 2
+        print(f"{locale}:")
+        for intent, count in source.sample_counts().items():
+            print(f"{count:6d}  {intent}")
+        text = grammar.render(generated)
+        target = settings.model_dir / f"{locale}.json"
+        print(f"{len(text.encode()):,} bytes  {target.name}")
+        if not args.check:
+            target.write_text(text, encoding="utf-8")
+            continue
         committed = target.read_text(encoding="utf-8") if target.exists() else ""
-        if committed == text:
-            return 0
-        old = json.loads(committed) if committed else {}
-        for line in grammar.diff_summary(old, generated):
-            print(f"stale: {line}", file=sys.stderr)
-        print(f"hip-helper: {target.name} differs from its grammar source: run `make model`", file=sys.stderr)
-        return 1
-    target.write_text(text, encoding="utf-8")
-    return 0
+        if committed != text:
+            stale += 1
+            old = json.loads(committed) if committed else {}
+            for line in grammar.diff_summary(old, generated):
+                print(f"stale ({locale}): {line}", file=sys.stderr)
+            print(f"hip-helper: {target.name} differs from its grammar source: run `make model`", file=sys.stderr)
+    return 1 if stale else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     graph_parser = commands.add_parser("triage-graph", help="print the triage decision table as Mermaid")
     graph_parser.set_defaults(run=triage_graph)
-    model_parser = commands.add_parser("build-model", help="expand interaction_model/source into en-US.json")
+    model_parser = commands.add_parser("build-model", help="expand interaction_model/source into <locale>.json, "
+                                                           "one per layer in source/locales/")
+    model_parser.add_argument("--locale", action="append", metavar="LOCALE",
+                              help="only this locale (repeatable); default: every locale")
     model_parser.add_argument("--check", action="store_true",
                               help="write nothing; exit 1 when the committed model differs from the source")
     model_parser.set_defaults(run=build_model)

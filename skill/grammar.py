@@ -21,6 +21,8 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "interaction_model" / "source"
+# One layer per locale, source/locales/<locale>.yaml: the locales are the files that exist there.
+LOCALES_DIR = "locales"
 # One spoken token: a word with inner apostrophes or hyphens, a spelled letter ("a."), or a {slot}.
 _TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*|[a-z]\.|\{[A-Za-z][A-Za-z_]*\}")
 _SLOT = re.compile(r"\{([A-Za-z][A-Za-z_]*)\}")
@@ -326,9 +328,48 @@ def parse(source: Mapping[str, Any]) -> Grammar:
     return grammar
 
 
+def locales(directory: Path = SOURCE_DIR) -> tuple[str, ...]:
+    """Every locale with a layer, en-US first (the default everywhere else), then by name."""
+    found = sorted(path.stem for path in (directory / LOCALES_DIR).glob("*.yaml"))
+    return tuple(sorted(found, key=lambda locale: locale != "en-US"))
+
+
+def apply_layer(source: Mapping[str, Any], layer: Mapping[str, Any], where: str) -> dict:
+    """The shared source with one locale's words: each family or slot value named in the layer gets
+    `add` (alternatives, or synonyms) or `replace`. A layer can name only what the shared source
+    declares, so every locale has the same intents, slots, types and value ids."""
+    unknown = set(layer) - {"families", "types"}
+    if unknown:
+        raise GrammarError(where, ", ".join(sorted(unknown)), "a locale layer holds only families and types")
+    families = dict(source.get("families", {}))
+    for name, change in (layer.get("families") or {}).items():
+        if name not in families:
+            raise GrammarError(where, name, "not a family of the shared source")
+        families[name] = _changed(where, name, change, lambda added: f"({families[name]}|{added})")
+    types = {name: dict(values) for name, values in source.get("types", {}).items()}
+    for type_name, values in (layer.get("types") or {}).items():
+        for value_id, change in values.items():
+            if value_id not in types.get(type_name, {}):
+                raise GrammarError(where, f"{type_name}.{value_id}", "not a slot value of the shared source")
+            forms = list(types[type_name][value_id])
+            types[type_name][value_id] = _changed(where, f"{type_name}.{value_id}", change,
+                                                  lambda added: forms + list(added))
+    return {**source, "families": families, "types": types}
+
+
+def _changed(where: str, name: str, change: Any, add: Any) -> Any:
+    if not isinstance(change, Mapping) or len(change) != 1 or not {"add", "replace"} >= set(change):
+        raise GrammarError(where, name, "write {add: ...} or {replace: ...}")
+    return add(change["add"]) if "add" in change else change["replace"]
+
+
 @cache
-def load(directory: Path = SOURCE_DIR) -> Grammar:
-    return parse(_read_sources(directory))
+def load(directory: Path = SOURCE_DIR, locale: str = "en-US") -> Grammar:
+    layer_path = directory / LOCALES_DIR / f"{locale}.yaml"
+    if not layer_path.is_file():
+        raise GrammarError(locale, str(layer_path), "no such locale layer")
+    layer = yaml.safe_load(layer_path.read_text(encoding="utf-8")) or {}
+    return parse(apply_layer(_read_sources(directory), layer, f"{LOCALES_DIR}/{layer_path.name}"))
 
 
 @cache
@@ -358,8 +399,22 @@ def intent_of_slot(slot_name: str) -> str:
 
 
 def render(model: dict) -> str:
-    """The committed file's exact text: two-space JSON, UTF-8, final newline."""
-    return json.dumps(model, indent=2, ensure_ascii=False) + "\n"
+    """The committed file's exact text: two-space JSON, UTF-8, final newline, except that a list of
+    strings (samples, synonyms) puts one per line unindented: diffs stay a line a sample, and five
+    locales' models stay under Alexa's 1.5 MB."""
+    return _render(model, 0) + "\n"
+
+
+def _render(value: Any, depth: int) -> str:
+    inner, outer = "  " * (depth + 1), "  " * depth
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{json.dumps(key, ensure_ascii=False)}: {_render(item, depth + 1)}" for key, item in value.items())
+        return "{\n" + ",\n".join(items) + f"\n{outer}}}"
+    if isinstance(value, list) and value:
+        if all(isinstance(item, str) for item in value):
+            return "[\n" + ",\n".join(json.dumps(item, ensure_ascii=False) for item in value) + f"\n{outer}]"
+        return "[\n" + ",\n".join(inner + _render(item, depth + 1) for item in value) + f"\n{outer}]"
+    return json.dumps(value, ensure_ascii=False)
 
 
 def diff_summary(committed: dict, generated: dict) -> list[str]:

@@ -10,30 +10,52 @@ from skill.cli import main
 from skill.domain.content import Content, read_yaml
 from skill.settings import PROJECT_ROOT
 
-MODEL_PATH = PROJECT_ROOT / "interaction_model" / "en-US.json"
+MODEL_DIR = PROJECT_ROOT / "interaction_model"
 CONTENT_DIR = PROJECT_ROOT / "content"
 FAMILIES = {"hip": "(hip|hips)", "run": "(running|a [long] run)", "sore": "<hip> (hurts|aches)"}
+LOCALES = grammar.locales()
 
 
-def generated() -> dict:
-    return grammar.load().to_model(grammar.content_prompt(CONTENT_DIR))
+def generated(locale: str = "en-US") -> dict:
+    return grammar.load(locale=locale).to_model(grammar.content_prompt(CONTENT_DIR))
 
 
-def test_the_committed_model_is_what_the_source_generates() -> None:
-    assert MODEL_PATH.read_text(encoding="utf-8") == grammar.render(generated()), "run `make model`"
+def test_there_is_a_model_for_exactly_the_five_locales() -> None:
+    assert LOCALES == ("en-US", "en-AU", "en-CA", "en-GB", "en-IN")
+    assert sorted(path.stem for path in MODEL_DIR.glob("*.json")) == sorted(LOCALES)
 
 
-def test_build_model_check_fails_with_a_summary_on_a_hand_edit(tmp_path, monkeypatch, capsys) -> None:
-    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_committed_model_is_what_the_source_generates(locale: str) -> None:
+    assert (MODEL_DIR / f"{locale}.json").read_text(encoding="utf-8") == grammar.render(generated(locale)), \
+        "run `make model`"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_build_model_check_fails_with_a_summary_on_a_hand_edit(locale, tmp_path, monkeypatch, capsys) -> None:
+    committed = (MODEL_DIR / f"{locale}.json").read_text(encoding="utf-8")
+    model = json.loads(committed)
     causes = next(i for i in model["interactionModel"]["languageModel"]["intents"] if i["name"] == "CausesIntent")
     causes["samples"].append("why is my hip hand edited")
-    (tmp_path / "en-US.json").write_text(grammar.render(model), encoding="utf-8")
+    for other in LOCALES:
+        (tmp_path / f"{other}.json").write_text(
+            grammar.render(model) if other == locale else (MODEL_DIR / f"{other}.json").read_text(encoding="utf-8"),
+            encoding="utf-8")
     monkeypatch.setenv("HIP_HELPER_MODEL_DIR", str(tmp_path))
     assert main(["build-model", "--check"]) == 1
     err = capsys.readouterr().err
-    assert "intent CausesIntent: 0 samples to add, 1 to remove" in err and "make model" in err
-    assert main(["build-model"]) == 0 and main(["build-model", "--check"]) == 0
-    assert (tmp_path / "en-US.json").read_text(encoding="utf-8") == MODEL_PATH.read_text(encoding="utf-8")
+    assert f"stale ({locale}): intent CausesIntent: 0 samples to add, 1 to remove" in err
+    assert f"{locale}.json differs" in err and "make model" in err and err.count("differs from") == 1
+    assert main(["build-model", "--locale", locale]) == 0 and main(["build-model", "--check"]) == 0
+    assert (tmp_path / f"{locale}.json").read_text(encoding="utf-8") == committed
+
+
+def test_build_model_check_fails_on_a_changed_indent(tmp_path, monkeypatch) -> None:
+    """Even a formatting-only edit is stale: the committed text is exactly what render() makes."""
+    text = (MODEL_DIR / "en-GB.json").read_text(encoding="utf-8")
+    (tmp_path / "en-GB.json").write_text(text.replace('\n"', '\n  "', 1), encoding="utf-8")
+    monkeypatch.setenv("HIP_HELPER_MODEL_DIR", str(tmp_path))
+    assert main(["build-model", "--check", "--locale", "en-GB"]) == 1
 
 
 def test_build_model_prints_per_intent_counts_and_the_size(tmp_path, monkeypatch, capsys) -> None:
@@ -41,11 +63,22 @@ def test_build_model_prints_per_intent_counts_and_the_size(tmp_path, monkeypatch
     assert main(["build-model"]) == 0
     out = capsys.readouterr().out
     assert f"{len(grammar.load().intent('RedFlagNerveIntent').samples):6d}  RedFlagNerveIntent" in out
-    assert "bytes  en-US.json" in out
+    for locale in LOCALES:
+        assert f"bytes  {locale}.json" in out and f"{locale}:" in out
+    assert sorted(path.stem for path in tmp_path.glob("*.json")) == sorted(LOCALES)
 
 
-def test_model_stays_within_alexas_size_limit() -> None:
-    assert len(grammar.render(generated()).encode()) <= 1_500_000
+@pytest.mark.parametrize("locale", LOCALES)
+def test_model_stays_within_alexas_size_limit(locale: str) -> None:
+    assert len(grammar.render(generated(locale)).encode()) <= 1_500_000
+
+
+def test_render_puts_one_string_a_line_and_indents_the_rest() -> None:
+    assert grammar.render({"a": {"samples": ["x y", "z"], "slots": [{"n": 1}], "e": [], "o": {}}}) == (
+        '{\n  "a": {\n    "samples": [\n"x y",\n"z"\n    ],\n    "slots": [\n      {\n        "n": 1\n      }\n'
+        '    ],\n    "e": [],\n    "o": {}\n  }\n}\n')
+    model = generated()
+    assert json.loads(grammar.render(model)) == model
 
 
 def test_dialog_prompts_are_the_content_wording() -> None:

@@ -144,9 +144,9 @@ def route(utterance: str) -> tuple[str, dict[str, str]] | None:
 
 # --- interaction model ---------------------------------------------------------------------------
 
-def test_model_file_is_two_space_indented_json() -> None:
+def test_model_file_is_rendered_json() -> None:
     text = MODEL_PATH.read_text(encoding="utf-8")
-    assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+    assert text == grammar.render(json.loads(text))
 
 
 def test_invocation_name_follows_the_naming_rules() -> None:
