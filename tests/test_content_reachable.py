@@ -21,11 +21,9 @@ from skill.domain.content import Content, read_yaml
 from skill.domain.routines import Routines
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
 from skill.simulator.engine import Simulator
-from skill.simulator.model import load_model
-from skill.simulator.nlu import UtteranceResolver
 from skill.simulator.transport import InProcessTransport
 from speech_text import heard, reprompt
-from test_conversations import CONVERSATIONS, REAL_MODEL, load_conversation
+from test_conversations import CONVERSATIONS, load_conversation, resolver_for
 from test_reminder_handlers import permission_answer, wait_until
 from test_triage_paths_spoken import PATHS, say_answer
 
@@ -100,7 +98,7 @@ def recorded(monkeypatch) -> Heard:
 
 
 def run_conversations(record: Heard, transport: InProcessTransport) -> None:
-    resolver = UtteranceResolver(load_model(REAL_MODEL), DEV_SKILL_ID)
+    resolver = resolver_for("en-US")
     for path in CONVERSATIONS:
         device, turns = load_conversation(path)
         simulator = Simulator(resolver, transport, device)

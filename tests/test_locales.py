@@ -16,6 +16,7 @@ from skill.domain.layers import ContentLayers, layer_chain
 from skill.domain.reminders import ReminderWords, plan_reminder
 from skill.settings import PROJECT_ROOT
 from speech_text import heard
+from test_reminder_handlers import ask_for_daily_reminder, device  # noqa: F401 (a fixture)
 
 CONTENT_DIR = PROJECT_ROOT / "content"
 LAYERS = ContentLayers(CONTENT_DIR)
@@ -201,3 +202,28 @@ def test_the_24_hour_clock_pads_the_hour():
                                           ("en-CA", None), ("en-AU", None)])
 def test_only_a_one_zone_country_has_a_default_time_zone(locale, zone):
     assert words(locale).time_zone == zone
+
+
+def test_a_uk_reminder_is_confirmed_and_created_on_the_24_hour_clock(device, alexa_api_server):
+    device.locale = "en-GB"
+    reply = ask_for_daily_reminder(device, time="19:30")
+    assert heard(reply).endswith("Shall I remind you to stretch every day at 19:30?")
+    done = device.intent("AMAZON.YesIntent")
+    assert "I'll remind you to stretch every day at 19:30." in heard(done)
+    [create] = [r for r in alexa_api_server.requests if r.method == "POST"]
+    assert create.body["alertInfo"]["spokenInfo"]["content"][0]["locale"] == "en-GB"
+
+
+@pytest.mark.parametrize("locale, created", [("en-IN", "Asia/Kolkata"), ("en-GB", "Europe/London"), ("en-US", None),
+                                             ("en-AU", None)])
+def test_without_the_device_time_zone_only_a_one_zone_country_still_gets_its_reminder(
+        device, alexa_api_server, locale, created):
+    alexa_api_server.time_zone = None
+    device.locale = locale
+    reply = ask_for_daily_reminder(device)
+    if created is None:
+        assert "couldn't get your device's time zone" in heard(reply)
+        return
+    device.intent("AMAZON.YesIntent")
+    [create] = [r for r in alexa_api_server.requests if r.method == "POST"]
+    assert create.body["trigger"]["timeZoneId"] == created

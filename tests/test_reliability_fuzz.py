@@ -25,10 +25,8 @@ import pytest
 from conftest import SKILL_ID
 from skill.settings import DEV_SKILL_ID, Settings
 from skill.simulator.engine import Simulator
-from skill.simulator.model import load_model
-from skill.simulator.nlu import UtteranceResolver
 from skill.simulator.transport import InProcessTransport
-from test_conversations import CONVERSATIONS, REAL_MODEL, load_conversation
+from test_conversations import CONVERSATIONS, load_conversation, resolver_for
 
 FIXED_SEED = 20261203
 REQUESTS_PER_SEED = 5000
@@ -51,7 +49,7 @@ def recorded_requests(db_path) -> list[dict]:
     """Every request the conversation tests send, as the simulator built them."""
     from skill.app import create_app
 
-    resolver = UtteranceResolver(load_model(REAL_MODEL), DEV_SKILL_ID)
+    resolver = resolver_for("en-US")
     app = create_app(Settings(skill_id=DEV_SKILL_ID, dev_mode=True, db_path=db_path))
     requests = []
     for path in CONVERSATIONS:

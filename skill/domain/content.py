@@ -17,9 +17,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
+
+if TYPE_CHECKING:
+    from skill.domain.layers import ContentLayers
 
 
 class ContentError(ValueError):
