@@ -64,6 +64,10 @@ EXPECTED_PROBLEM = {
         "permissions: the skill creates reminders but does not declare alexa::alerts:reminders:skill:readwrite",
     "manifest-unused-apl.json":
         "apis.custom.interfaces: the skill sends no APL but declares ALEXA_PRESENTATION_APL",
+    "manifest-locale-without-model.json": "publishingInformation.locales.en-GB: is listed but models/ has no en-GB.json",
+    "manifest-missing-country.json": "distributionCountries: en-US is published but US is not a distribution country",
+    "manifest-missing-keywords.json": "publishingInformation.locales.en-US: lacks keywords",
+    "manifest-missing-privacy-locale.json": "privacyAndCompliance.locales.en-US: has no privacy and terms links",
     "manifest-example-phrase.json": 'examplePhrases (en-US): "Alexa, ask hip helper to tell me a joke": '
                                     "matches no sample utterance of the interaction model",
 }
