@@ -29,7 +29,8 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
-# The interaction model is generated from interaction_model/source/*.yaml; commit both.
+# The interaction models, one per locale layer in interaction_model/source/locales/, are generated
+# from interaction_model/source/; commit both. check-model checks every locale (hip-helper check-model --locale X: one).
 model: $(RUN_STAMP)
 	$(BIN)/hip-helper build-model
 
