@@ -29,7 +29,8 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(BIN)/python -m bench
 
-# The interaction model is generated from interaction_model/source/*.yaml; commit both.
+# The interaction models, one per locale layer in interaction_model/source/locales/, are generated
+# from interaction_model/source/; commit both. check-model checks every locale (hip-helper check-model --locale X: one).
 model: $(RUN_STAMP)
 	$(BIN)/hip-helper build-model
 
@@ -44,10 +45,12 @@ triage-graph: $(RUN_STAMP)
 
 # What the ASK CLI / SMAPI uploads (ask-resources.json's skillMetadata.src): the manifest plus every
 # interaction model in interaction_model/. ENDPOINT_URI sets the self-hosted HTTPS endpoint.
+# REGION_ENDPOINTS adds regional endpoints: "EU=https://eu.example.org/alexa FE=https://fe.example.org/alexa".
 ENDPOINT_URI ?= $(HIP_HELPER_ENDPOINT_URI)
+REGION_ENDPOINTS ?=
 skill-package: $(RUN_STAMP)
 	$(BIN)/hip-helper check-model
-	$(BIN)/python deploy/skill_package.py --endpoint-uri '$(ENDPOINT_URI)'
+	$(BIN)/python deploy/skill_package.py --endpoint-uri '$(ENDPOINT_URI)' $(foreach pair,$(REGION_ENDPOINTS),--region '$(pair)')
 
 # The AWS Lambda zip (ask-resources.json's code.src is its unpacked tree, build/lambda/): core
 # dependencies as wheels for Lambda's platform. LAMBDA_ARCH=arm64 for Graviton, BUNDLE_BOTO3=1 to

@@ -7,6 +7,8 @@ or what would swallow stray speech: a sample that is only slots, a sample in two
 character Alexa forbids, an undeclared slot or family, an empty alternative not written as `[x]`.
 
 The same source declares the slot value ids the triage answers with, so ids live in one place.
+Each locale's model is that source with its layer (source/locales/<locale>.yaml) applied: more
+alternatives or synonyms for declared families and slot values, never a new intent, slot or id.
 Pure: no SDK, no Flask.
 """
 from __future__ import annotations

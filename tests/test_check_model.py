@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -64,6 +65,10 @@ EXPECTED_PROBLEM = {
         "permissions: the skill creates reminders but does not declare alexa::alerts:reminders:skill:readwrite",
     "manifest-unused-apl.json":
         "apis.custom.interfaces: the skill sends no APL but declares ALEXA_PRESENTATION_APL",
+    "manifest-locale-without-model.json": "publishingInformation.locales.en-GB: is listed but models/ has no en-GB.json",
+    "manifest-missing-country.json": "distributionCountries: en-US is published but US is not a distribution country",
+    "manifest-missing-keywords.json": "publishingInformation.locales.en-US: lacks keywords",
+    "manifest-missing-privacy-locale.json": "privacyAndCompliance.locales.en-US: has no privacy and terms links",
     "manifest-example-phrase.json": 'examplePhrases (en-US): "Alexa, ask hip helper to tell me a joke": '
                                     "matches no sample utterance of the interaction model",
 }
@@ -242,9 +247,38 @@ def test_the_command_is_registered_and_exits_1_on_a_problem(capsys):
     assert "AMAZON.StopIntent: is missing" in capsys.readouterr().out
 
 
-@pytest.mark.skipif(not REAL_MODEL.exists(), reason="interaction_model/en-US.json is not written yet")
-def test_the_real_interaction_model_passes():
+LOCALES = ("en-AU", "en-CA", "en-GB", "en-IN", "en-US")
+
+
+def check_model_command(*argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser()
+    cli.register(parser.add_subparsers())
+    args = parser.parse_args(["check-model", *argv])
     out = io.StringIO()
-    features = SkillFeatures.detect(PROJECT_ROOT / "skill")
-    status = run_check_model([REAL_MODEL], features, REAL_MODEL.parent, out)
-    assert status == 0, out.getvalue()
+    with contextlib.redirect_stdout(out):
+        status = args.run(args)
+    return status, out.getvalue()
+
+
+def test_the_real_models_and_manifest_pass_in_every_locale():
+    status, out = check_model_command()
+    assert status == 0, out
+    assert [line.split(": ")[0] for line in out.splitlines()[:-1]] == [
+        *(os.path.relpath(REAL_MODEL.parent / f"{locale}.json") for locale in LOCALES),
+        os.path.relpath(PROJECT_ROOT / "deploy" / "skill-package" / "skill.json")]
+    assert out.splitlines()[-1] == "check-model: 6 file(s) ok"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_check_model_locale_checks_that_locales_model_and_the_manifest(locale):
+    status, out = check_model_command("--locale", locale)
+    assert status == 0, out
+    assert out.splitlines()[0] == f"{os.path.relpath(REAL_MODEL.parent / f'{locale}.json')}: ok"
+    assert out.splitlines()[-1] == "check-model: 2 file(s) ok"
+
+
+def test_check_model_locale_without_a_model_fails_and_says_so(capsys):
+    status, out = check_model_command("--locale", "en-NZ")
+    assert status == 1 and "en-NZ.json: cannot be read" in out
+    assert check_model_command("--locale", "en-GB", str(REAL_MODEL))[0] == 2
+    assert "either FILE... or --locale" in capsys.readouterr().err

@@ -78,6 +78,53 @@ def test_ask_resources_has_a_lambda_profile_and_a_self_hosted_one():
     assert web["skillMetadata"]["src"] == lambda_profile["skillMetadata"]["src"] == "./build/skill-package"
 
 
+# The ASK CLI cfn-deployer's own map from Alexa region to AWS region (its alexaAwsRegionMap), which
+# regionOverrides must agree with: Alexa calls a Lambda endpoint only in its region's AWS region.
+ALEXA_AWS_REGIONS = {"default": "us-east-1", "NA": "us-east-1", "EU": "eu-west-1", "FE": "us-west-2"}
+
+
+def test_the_lambda_profile_deploys_the_same_code_to_every_alexa_region():
+    profile = json.loads((ROOT / "ask-resources.json").read_text())["profiles"]["lambda"]
+    config = profile["skillInfrastructure"]["userConfig"]
+    assert set(profile["code"]) == {"default", "EU", "FE"}  # default is North America (en-US, en-CA)
+    assert {code["src"] for code in profile["code"].values()} == {"./build/lambda"}
+    regions = {region: config["awsRegion"] if region == "default" else config["regionOverrides"][region]["awsRegion"]
+               for region in profile["code"]}
+    assert regions == {region: ALEXA_AWS_REGIONS[region] for region in profile["code"]}
+    assert set(config["regionOverrides"]) == {"EU", "FE"}
+
+
+def test_the_skill_package_carries_regional_endpoints(tmp_path):
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import skill_package
+
+    out = skill_package.build("https://na.example.org/alexa", out=tmp_path / "pkg",
+                              regions={"EU": "https://eu.example.org/alexa", "FE": "https://fe.example.org/alexa"})
+    custom = json.loads((out / "skill.json").read_text())["manifest"]["apis"]["custom"]
+    assert custom["endpoint"]["uri"] == "https://na.example.org/alexa"
+    assert custom["regions"] == {
+        region: {"endpoint": {"uri": f"https://{region.lower()}.example.org/alexa", "sslCertificateType": "Wildcard"}}
+        for region in ("EU", "FE")}
+    for regions in ({"EU": "http://eu.example.org/alexa"}, {"AP": "https://ap.example.org/alexa"}):
+        with pytest.raises(SystemExit):
+            skill_package.build("https://na.example.org/alexa", out=tmp_path / "bad", regions=regions)
+
+
+def test_make_skill_package_passes_region_endpoints_through():
+    """`make skill-package REGION_ENDPOINTS=...` hands each pair to the script, which writes them."""
+    dry = subprocess.run(["make", "-n", "skill-package", "ENDPOINT_URI=https://na.example.org/alexa",
+                          "REGION_ENDPOINTS=EU=https://eu.example.org/alexa FE=https://fe.example.org/alexa"],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    command = next(line for line in dry.splitlines() if "skill_package.py" in line)
+    assert command.endswith("--endpoint-uri 'https://na.example.org/alexa' --region 'EU=https://eu.example.org/alexa' "
+                            "--region 'FE=https://fe.example.org/alexa'")
+    run = subprocess.run([sys.executable, *command.split(" ", 1)[1].replace("'", "").split()],
+                         capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    manifest = json.loads((ROOT / "build" / "skill-package" / "skill.json").read_text())["manifest"]
+    assert set(manifest["apis"]["custom"]["regions"]) == {"EU", "FE"}
+
+
 def test_the_skill_package_holds_every_model_and_the_configured_endpoint(tmp_path):
     sys.path.insert(0, str(ROOT / "deploy"))
     import skill_package

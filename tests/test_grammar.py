@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -215,3 +216,37 @@ def test_spellings_that_sound_the_same_are_kept_once_in_their_first_form() -> No
     parsed = grammar.parse(source(Stand={"samples": ["(i can't|i cannot|i can not) stand", "i'm (sore|stiff)",
                                                       "i am sore"]}))
     assert parsed.intent("Stand").samples == ("i can't stand", "i'm sore", "i'm stiff")
+
+
+# --- locale layers -------------------------------------------------------------------------------
+
+LAYER_SOURCE = {"families": {"doc": "(a doctor)"}, "types": {"Place": {"GROIN": ["groin"]}}}
+
+
+def test_a_layer_adds_or_replaces_family_alternatives_and_synonyms() -> None:
+    layered = grammar.apply_layer(LAYER_SOURCE, {
+        "families": {"doc": {"add": "a gp|a physio"}},
+        "types": {"Place": {"GROIN": {"add": ["front of my hip"]}}}}, "en-GB.yaml")
+    assert grammar.expand("see <doc>", layered["families"], []) == ["see a doctor", "see a gp", "see a physio"]
+    assert layered["types"]["Place"]["GROIN"] == ["groin", "front of my hip"]
+    replaced = grammar.apply_layer(LAYER_SOURCE, {"families": {"doc": {"replace": "(a physician)"}}}, "x.yaml")
+    assert replaced["families"]["doc"] == "(a physician)"
+    assert LAYER_SOURCE["types"]["Place"]["GROIN"] == ["groin"]  # the shared source is untouched
+
+
+@pytest.mark.parametrize(("layer", "problem"), [
+    ({"intents": {}}, "only families and types"),
+    ({"families": {"nurse": {"add": "a nurse"}}}, "not a family of the shared source"),
+    ({"types": {"Place": {"KNEE": {"add": ["knee"]}}}}, "not a slot value of the shared source"),
+    ({"types": {"Side": {"LEFT": {"add": ["left"]}}}}, "not a slot value of the shared source"),
+    ({"families": {"doc": "a gp"}}, "write {add: ...} or {replace: ...}"),
+    ({"families": {"doc": {"add": "a gp", "replace": "a gp"}}}, "write {add: ...} or {replace: ...}"),
+])
+def test_a_layer_cannot_change_the_shape_of_the_model(layer: dict, problem: str) -> None:
+    with pytest.raises(grammar.GrammarError, match=re.escape(problem)):
+        grammar.apply_layer(LAYER_SOURCE, layer, "en-XX.yaml")
+
+
+def test_an_unknown_locale_is_refused() -> None:
+    with pytest.raises(grammar.GrammarError, match="no such locale layer"):
+        grammar.load(locale="en-NZ")

@@ -1,4 +1,4 @@
-"""Quick content checks for the en-US interaction model and the skill manifest.
+"""Quick content checks for every locale's interaction model and the skill manifest.
 
 The handlers depend on the intent, slot and slot-value names pinned here; the character and
 duplicate rules are the ones the Alexa developer console enforces when it builds the model
@@ -15,12 +15,14 @@ from pathlib import Path
 import pytest
 
 from skill import grammar
+from skill.domain.content import Content
 from skill.domain.triage import SLOT_IDS
 from skill.runtime import load_services, request_handlers
 from skill.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL_PATH = ROOT / "interaction_model" / "en-US.json"
+MODEL_DIR = ROOT / "interaction_model"
+LOCALES = grammar.locales()
 MANIFEST_PATH = ROOT / "deploy" / "skill-package" / "skill.json"
 INVOCATION_NAME = "hip helper"
 
@@ -42,9 +44,14 @@ ELICITED = {("DescribePainIntent", "location"), ("DescribePainIntent", "timing")
             ("DurationIntent", "duration"), ("SetReminderIntent", "time")}
 
 
-@cache
-def source() -> grammar.Grammar:
-    return grammar.load()
+@pytest.fixture(params=LOCALES)
+def locale(request) -> str:
+    """Each test that takes it runs once per locale: a layer's words must keep every rule."""
+    return request.param
+
+
+def source(locale: str) -> grammar.Grammar:
+    return grammar.load(locale=locale)
 
 
 # Emergency wording: a sample or slot synonym outside the red-flag intents that contains one of
@@ -62,9 +69,17 @@ SLOT_REFERENCE = re.compile(r"\{([A-Za-z][A-Za-z_]*)\}")
 NAME = re.compile(r"[A-Za-z][A-Za-z_]*")
 
 
+def model_path(locale: str) -> Path:
+    return MODEL_DIR / f"{locale}.json"
+
+
 @cache
-def language_model() -> dict:
-    return json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]["languageModel"]
+def interaction_model(locale: str) -> dict:
+    return json.loads(model_path(locale).read_text(encoding="utf-8"))["interactionModel"]
+
+
+def language_model(locale: str) -> dict:
+    return interaction_model(locale)["languageModel"]
 
 
 @cache
@@ -72,20 +87,20 @@ def manifest() -> dict:
     return json.loads(MANIFEST_PATH.read_text(encoding="utf-8"))["manifest"]
 
 
-def intents() -> dict[str, dict]:
-    return {intent["name"]: intent for intent in language_model()["intents"]}
+def intents(locale: str) -> dict[str, dict]:
+    return {intent["name"]: intent for intent in language_model(locale)["intents"]}
 
 
-def custom_intents() -> dict[str, dict]:
-    return {name: intent for name, intent in intents().items() if name not in BUILT_IN_INTENTS}
+def custom_intents(locale: str) -> dict[str, dict]:
+    return {name: intent for name, intent in intents(locale).items() if name not in BUILT_IN_INTENTS}
 
 
 def slot_types_of(intent: dict) -> dict[str, str]:
     return {slot["name"]: slot["type"] for slot in intent.get("slots", [])}
 
 
-def slot_type_values() -> dict[str, list[dict]]:
-    return {slot_type["name"]: slot_type["values"] for slot_type in language_model()["types"]}
+def slot_type_values(locale: str) -> dict[str, list[dict]]:
+    return {slot_type["name"]: slot_type["values"] for slot_type in language_model(locale)["types"]}
 
 
 def spoken_forms(value: dict) -> list[str]:
@@ -97,8 +112,8 @@ def normalised(sample: str, slot_types: dict[str, str]) -> str:
     return SLOT_REFERENCE.sub(lambda ref: "{" + slot_types.get(ref[1], ref[1]) + "}", sample).lower()
 
 
-def all_samples() -> list[tuple[str, str]]:
-    return [(name, sample) for name, intent in intents().items() for sample in intent["samples"]]
+def all_samples(locale: str) -> list[tuple[str, str]]:
+    return [(name, sample) for name, intent in intents(locale).items() for sample in intent["samples"]]
 
 
 def is_well_formed(utterance: str) -> bool:
@@ -107,32 +122,32 @@ def is_well_formed(utterance: str) -> bool:
 
 # A small offline resolver in the style of virtual-alexa: a sample matches when its literal words
 # match and every custom slot captures one of that type's spoken forms; the most literal text wins.
-def _resolve_slot(slot_type: str, spoken: str) -> str | None:
+def _resolve_slot(slot_type: str, spoken: str, locale: str) -> str | None:
     if slot_type.startswith("AMAZON."):
         return spoken
-    for value in slot_type_values()[slot_type]:
+    for value in slot_type_values(locale)[slot_type]:
         if spoken in spoken_forms(value):
             return value["id"]
     return None
 
 
-def _match_sample(sample: str, slot_types: dict[str, str], utterance: str) -> dict[str, str] | None:
+def _match_sample(sample: str, slot_types: dict[str, str], utterance: str, locale: str) -> dict[str, str] | None:
     parts = SLOT_REFERENCE.split(sample)  # literal, slot, literal, slot, ...
     pattern = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
     match = re.fullmatch(pattern, utterance)
     if match is None:
         return None
-    resolved = {slot: _resolve_slot(slot_types[slot], spoken) for slot, spoken in match.groupdict().items()}
+    resolved = {slot: _resolve_slot(slot_types[slot], spoken, locale) for slot, spoken in match.groupdict().items()}
     return None if None in resolved.values() else resolved
 
 
-def route(utterance: str) -> tuple[str, dict[str, str]] | None:
+def route(utterance: str, locale: str) -> tuple[str, dict[str, str]] | None:
     candidates = []
-    for name, intent in custom_intents().items():
+    for name, intent in custom_intents(locale).items():
         if "AMAZON.SearchQuery" in slot_types_of(intent).values():
             continue  # a carrier and any words: Alexa's last resort, not a route
         for sample in intent["samples"]:
-            slots = _match_sample(sample, slot_types_of(intent), utterance)
+            slots = _match_sample(sample, slot_types_of(intent), utterance, locale)
             if slots is not None:
                 literal_length = len(SLOT_REFERENCE.sub("", sample))
                 candidates.append((literal_length, name, slots))
@@ -144,63 +159,63 @@ def route(utterance: str) -> tuple[str, dict[str, str]] | None:
 
 # --- interaction model ---------------------------------------------------------------------------
 
-def test_model_file_is_rendered_json() -> None:
-    text = MODEL_PATH.read_text(encoding="utf-8")
+def test_model_file_is_rendered_json(locale: str) -> None:
+    text = model_path(locale).read_text(encoding="utf-8")
     assert text == grammar.render(json.loads(text))
 
 
-def test_invocation_name_follows_the_naming_rules() -> None:
-    name = language_model()["invocationName"]
+def test_invocation_name_follows_the_naming_rules(locale: str) -> None:
+    name = language_model(locale)["invocationName"]
     assert name == INVOCATION_NAME
     assert re.fullmatch(r"[a-z][a-z .']*[a-z.]", name) and 2 <= len(name) <= 50 and len(name.split()) >= 2
 
 
-def test_all_built_in_intents_are_present_and_extended_only_where_the_source_says() -> None:
-    built_ins = {name: intent for name, intent in intents().items() if name.startswith("AMAZON.")}
+def test_all_built_in_intents_are_present_and_extended_only_where_the_source_says(locale: str) -> None:
+    built_ins = {name: intent for name, intent in intents(locale).items() if name.startswith("AMAZON.")}
     assert set(built_ins) == BUILT_IN_INTENTS
-    extended = {intent.name for intent in source().intents if intent.name.startswith("AMAZON.") and intent.samples}
+    extended = {intent.name for intent in source(locale).intents if intent.name.startswith("AMAZON.") and intent.samples}
     assert {name for name, intent in built_ins.items() if intent["samples"]} == extended
     assert {"AMAZON.NoIntent", "AMAZON.HelpIntent", "AMAZON.NextIntent"} <= extended
 
 
-def test_fallback_sensitivity_is_low() -> None:
-    assert language_model()["modelConfiguration"]["fallbackIntentSensitivity"]["level"] == "LOW"
+def test_fallback_sensitivity_is_low(locale: str) -> None:
+    assert language_model(locale)["modelConfiguration"]["fallbackIntentSensitivity"]["level"] == "LOW"
 
 
-def test_custom_intents_are_exactly_the_ones_the_grammar_declares() -> None:
-    declared = {intent.name for intent in source().intents if not intent.name.startswith("AMAZON.")}
-    assert set(custom_intents()) == declared
+def test_custom_intents_are_exactly_the_ones_the_grammar_declares(locale: str) -> None:
+    declared = {intent.name for intent in source(locale).intents if not intent.name.startswith("AMAZON.")}
+    assert set(custom_intents(locale)) == declared
     assert set(MINIMUM_SAMPLES) <= declared
 
 
 @pytest.mark.parametrize(("intent_name", "minimum"), MINIMUM_SAMPLES.items())
-def test_intent_has_enough_samples(intent_name: str, minimum: int) -> None:
-    assert len(intents()[intent_name]["samples"]) >= minimum
+def test_intent_has_enough_samples(locale: str, intent_name: str, minimum: int) -> None:
+    assert len(intents(locale)[intent_name]["samples"]) >= minimum
 
 
-def test_intent_slots_are_the_grammar_sources() -> None:
-    assert {name: slot_types_of(intent) for name, intent in intents().items()} == {
-        intent.name: {slot.name: slot.type for slot in intent.slots} for intent in source().intents
+def test_intent_slots_are_the_grammar_sources(locale: str) -> None:
+    assert {name: slot_types_of(intent) for name, intent in intents(locale).items()} == {
+        intent.name: {slot.name: slot.type for slot in intent.slots} for intent in source(locale).intents
     }
 
 
-def test_slot_value_ids_are_the_grammar_sources() -> None:
-    assert {name: [value["id"] for value in values] for name, values in slot_type_values().items()} == {
-        name: [value_id for value_id, _, _ in values] for name, values in source().types.items()
+def test_slot_value_ids_are_the_grammar_sources(locale: str) -> None:
+    assert {name: [value["id"] for value in values] for name, values in slot_type_values(locale).items()} == {
+        name: [value_id for value_id, _, _ in values] for name, values in source(locale).types.items()
     }
 
 
-def test_the_triage_reads_its_answer_ids_from_the_grammar() -> None:
-    assert dict(SLOT_IDS) == source().slot_ids()
-    for slot_name, carrier in source().answers.items():
+def test_the_triage_reads_its_answer_ids_from_the_grammar(locale: str) -> None:
+    assert dict(SLOT_IDS) == source(locale).slot_ids()
+    for slot_name, carrier in source(locale).answers.items():
         if isinstance(carrier, dict):
-            assert set(carrier.values()) <= set(intents()), slot_name
+            assert set(carrier.values()) <= set(intents(locale)), slot_name
         else:
-            assert slot_name in slot_types_of(intents()[grammar.intent_of_slot(slot_name)])
+            assert slot_name in slot_types_of(intents(locale)[grammar.intent_of_slot(slot_name)])
 
 
-def test_elicited_slots_have_a_dialog_prompt_from_content_and_answer_samples() -> None:
-    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["interactionModel"]
+def test_elicited_slots_have_a_dialog_prompt_from_content_and_answer_samples(locale: str) -> None:
+    model = interaction_model(locale)
     assert model["dialog"]["delegationStrategy"] == "SKILL_RESPONSE"
     prompts = {prompt["id"]: prompt["variations"][0]["value"] for prompt in model["prompts"]}
     elicited = {
@@ -210,57 +225,57 @@ def test_elicited_slots_have_a_dialog_prompt_from_content_and_answer_samples() -
     assert set(elicited) == ELICITED
     assert all(text.endswith("?") for text in elicited.values())
     for intent_name, slot_name in ELICITED:
-        slot = next(slot for slot in intents()[intent_name]["slots"] if slot["name"] == slot_name)
+        slot = next(slot for slot in intents(locale)[intent_name]["slots"] if slot["name"] == slot_name)
         assert "{" + slot_name + "}" in slot["samples"], (intent_name, slot_name)
 
 
-def test_every_custom_slot_type_is_declared_and_used() -> None:
-    used = {slot_type for intent in intents().values() for slot_type in slot_types_of(intent).values()}
-    assert {slot_type for slot_type in used if not slot_type.startswith("AMAZON.")} == set(slot_type_values())
+def test_every_custom_slot_type_is_declared_and_used(locale: str) -> None:
+    used = {slot_type for intent in intents(locale).values() for slot_type in slot_types_of(intent).values()}
+    assert {slot_type for slot_type in used if not slot_type.startswith("AMAZON.")} == set(slot_type_values(locale))
 
 
-def test_names_and_sizes_are_within_console_limits() -> None:
-    names = [*custom_intents(), *slot_type_values()]
-    names += [slot for intent in intents().values() for slot in slot_types_of(intent)]
+def test_names_and_sizes_are_within_console_limits(locale: str) -> None:
+    names = [*custom_intents(locale), *slot_type_values(locale)]
+    names += [slot for intent in intents(locale).values() for slot in slot_types_of(intent)]
     assert [name for name in names if not NAME.fullmatch(name)] == []
-    assert len(intents()) <= 250 and len(intents()) + len(slot_type_values()) <= 350
-    assert MODEL_PATH.stat().st_size <= 1_500_000
+    assert len(intents(locale)) <= 250 and len(intents(locale)) + len(slot_type_values(locale)) <= 350
+    assert model_path(locale).stat().st_size <= 1_500_000
 
 
-def test_samples_use_only_allowed_characters() -> None:
-    bad = [(name, sample) for name, sample in all_samples() if not is_well_formed(sample)]
+def test_samples_use_only_allowed_characters(locale: str) -> None:
+    bad = [(name, sample) for name, sample in all_samples(locale) if not is_well_formed(sample)]
     assert bad == []
 
 
-def test_every_slot_reference_is_declared_in_its_intent() -> None:
+def test_every_slot_reference_is_declared_in_its_intent(locale: str) -> None:
     undeclared = [
         (name, sample)
-        for name, intent in intents().items()
+        for name, intent in intents(locale).items()
         for sample in intent["samples"]
         if not set(SLOT_REFERENCE.findall(sample)) <= set(slot_types_of(intent))
     ]
     assert undeclared == []
 
 
-def test_no_sample_is_repeated_within_or_across_intents() -> None:
+def test_no_sample_is_repeated_within_or_across_intents(locale: str) -> None:
     owners: dict[str, list[str]] = defaultdict(list)
-    for name, intent in intents().items():
+    for name, intent in intents(locale).items():
         for sample in intent["samples"]:
             owners[normalised(sample, slot_types_of(intent))].append(name)
     assert {key: names for key, names in owners.items() if len(names) > 1} == {}
 
 
-def test_samples_do_not_use_the_invocation_name() -> None:
-    assert [sample for _, sample in all_samples() if INVOCATION_NAME in sample] == []
+def test_samples_do_not_use_the_invocation_name(locale: str) -> None:
+    assert [sample for _, sample in all_samples(locale) if INVOCATION_NAME in sample] == []
 
 
-def test_no_intent_sample_is_only_slots() -> None:
-    assert [(name, sample) for name, sample in all_samples() if not SLOT_REFERENCE.sub("", sample).strip()] == []
+def test_no_intent_sample_is_only_slots(locale: str) -> None:
+    assert [(name, sample) for name, sample in all_samples(locale) if not SLOT_REFERENCE.sub("", sample).strip()] == []
 
 
-def test_bare_triage_answers_are_slot_samples() -> None:
+def test_bare_triage_answers_are_slot_samples(locale: str) -> None:
     def slot_samples(intent_name: str, slot_name: str) -> set[str]:
-        return set(next(s for s in intents()[intent_name]["slots"] if s["name"] == slot_name)["samples"])
+        return set(next(s for s in intents(locale)[intent_name]["slots"] if s["name"] == slot_name)["samples"])
 
     assert {"{location}", "on the {location}", "it's in my {location}", "mostly the {location}"} <= slot_samples(
         "DescribePainIntent", "location")
@@ -269,16 +284,16 @@ def test_bare_triage_answers_are_slot_samples() -> None:
     assert {"{time}", "at {time}", "{time} please"} <= slot_samples("SetReminderIntent", "time")
 
 
-def test_slot_values_are_short_unique_and_speakable() -> None:
-    for type_name, values in slot_type_values().items():
+def test_slot_values_are_short_unique_and_speakable(locale: str) -> None:
+    for type_name, values in slot_type_values(locale).items():
         forms = [form for value in values for form in spoken_forms(value)]
         assert len(forms) == len(set(forms)), f"{type_name} repeats a synonym"
         assert [form for form in forms if len(form) > 140 or not is_well_formed(form)] == []
 
 
-def test_emergency_wording_appears_only_in_red_flag_intents() -> None:
-    ordinary = [sample for name, sample in all_samples() if name not in RED_FLAG_INTENTS]
-    ordinary += [form for values in slot_type_values().values() for value in values for form in spoken_forms(value)]
+def test_emergency_wording_appears_only_in_red_flag_intents(locale: str) -> None:
+    ordinary = [sample for name, sample in all_samples(locale) if name not in RED_FLAG_INTENTS]
+    ordinary += [form for values in slot_type_values(locale).values() for value in values for form in spoken_forms(value)]
     assert [text for text in ordinary if any(wording in text for wording in RED_FLAG_WORDING)] == []
 
 
@@ -314,14 +329,16 @@ def test_emergency_wording_appears_only_in_red_flag_intents() -> None:
     ("erase what you know about me", ("ForgetMeIntent", {})),
 ])
 def test_utterance_routes_to_intent_and_slot_ids(utterance: str, expected: tuple[str, dict[str, str]]) -> None:
-    assert route(utterance) == expected
+    # en-US only: this regex resolver is slow, and each locale's own phrasings are held by
+    # tests/nlu/locales/ (tests/test_nlu_evaluation.py) with the simulator's resolver.
+    assert route(utterance, "en-US") == expected
 
 
-def elicited_route(intent_name: str, slot_name: str, utterance: str) -> dict[str, str] | None:
+def elicited_route(intent_name: str, slot_name: str, utterance: str, locale: str) -> dict[str, str] | None:
     """What an answer fills while the skill elicits `slot_name`: Alexa matches the slot's samples first."""
-    intent = intents()[intent_name]
+    intent = intents(locale)[intent_name]
     samples = next(slot for slot in intent["slots"] if slot["name"] == slot_name)["samples"]
-    matches = [(len(SLOT_REFERENCE.sub("", sample).split()), _match_sample(sample, slot_types_of(intent), utterance))
+    matches = [(len(SLOT_REFERENCE.sub("", sample).split()), _match_sample(sample, slot_types_of(intent), utterance, locale))
                for sample in samples]
     # The sample with the most literal words wins; on a tie the one that fills fewer slots.
     found = [(length, -len(slots), slots) for length, slots in matches if slots is not None]
@@ -336,8 +353,8 @@ def elicited_route(intent_name: str, slot_name: str, utterance: str) -> dict[str
     (("DurationIntent", "duration"), "since yesterday", {"duration": "FEW_DAYS"}),
     (("SetReminderIntent", "time"), "at eight in the morning", {"time": "eight in the morning"}),
 ])
-def test_elicited_answer_fills_the_slot(eliciting: tuple[str, str], utterance: str, expected: dict[str, str]) -> None:
-    assert elicited_route(*eliciting, utterance) == expected
+def test_elicited_answer_fills_the_slot(locale: str, eliciting: tuple[str, str], utterance: str, expected: dict[str, str]) -> None:
+    assert elicited_route(*eliciting, utterance, locale) == expected
 
 
 # --- manifest ------------------------------------------------------------------------------------
@@ -358,36 +375,87 @@ def test_manifest_declares_endpoint_permissions_and_interfaces() -> None:
     assert skill["apis"]["custom"]["interfaces"] == [{"type": "ALEXA_PRESENTATION_APL"}]
 
 
-def test_manifest_declares_no_personal_health_or_child_data() -> None:
+def test_manifest_declares_no_personal_health_or_child_data(locale: str) -> None:
     privacy = manifest()["privacyAndCompliance"]
     assert (privacy["usesPersonalInfo"], privacy["usesHealthInfo"], privacy["isChildDirected"]) == (False, False, False)
-    assert privacy["locales"]["en-US"]["privacyPolicyUrl"].startswith("https://")
+    assert privacy["locales"][locale]["privacyPolicyUrl"].startswith("https://")
+    assert privacy["locales"][locale]["termsOfUseUrl"].startswith("https://")
 
 
-def test_store_description_carries_the_disclaimer_and_no_rescue_claim() -> None:
-    listing = manifest()["publishingInformation"]["locales"]["en-US"]
-    description = listing["description"].lower()
-    assert listing["name"] == "Hip Helper"
+def test_the_skill_is_published_in_exactly_the_model_locales_and_their_countries() -> None:
+    publishing = manifest()["publishingInformation"]
+    assert sorted(publishing["locales"]) == sorted(manifest()["privacyAndCompliance"]["locales"]) == sorted(LOCALES)
+    assert publishing["isAvailableWorldwide"] is False
+    assert publishing["distributionCountries"] == ["US", "CA", "GB", "AU", "IN"]
+
+
+# The emergency number each listing must name. content/guidance.yaml is the source of truth; it has
+# no en-AU or en-IN entry yet (the content side adds them), so those two come from the same research:
+# 000 (healthdirect, https://www.healthdirect.gov.au/what-care-do-i-need) and 112 (https://mp.ners.in/faq.html).
+PENDING_EMERGENCY_NUMBERS = {"en-AU": "000", "en-IN": "112"}
+# What must never reach a listing from another locale: each locale's own number and urgent line.
+FOREIGN_WORDS = {"911": ("en-GB", "en-AU", "en-IN"), "999": ("en-US", "en-CA", "en-AU", "en-IN"),
+                 "000": ("en-US", "en-CA", "en-GB", "en-IN"), "112": ("en-US", "en-CA", "en-GB", "en-AU"),
+                 "NHS": ("en-US", "en-CA", "en-AU", "en-IN"), "811": ("en-US", "en-GB", "en-AU", "en-IN"),
+                 "healthdirect": ("en-US", "en-CA", "en-GB", "en-IN")}
+
+
+def emergency_number(locale: str) -> str:
+    content = Content.load(Settings(dev_mode=True).content_dir)
+    number = content.emergency_number(locale)
+    return PENDING_EMERGENCY_NUMBERS.get(locale, number) if number == content.emergency_number(None) else number
+
+
+def test_store_description_carries_the_disclaimer_the_local_number_and_no_rescue_claim(locale: str) -> None:
+    listing = manifest()["publishingInformation"]["locales"][locale]
+    description = listing["description"]
+    assert listing["name"] == "Hip Helper" and listing["summary"] and listing["keywords"]
     for required in ("general information only", "does not diagnose",
                      "not a substitute for professional medical advice", "call your local emergency number"):
-        assert required in description
+        assert required in description.lower()
+    assert f"emergency number ({emergency_number(locale)} in " in description
+    assert [word for word, others in FOREIGN_WORDS.items() if locale in others and word in description] == []
     for claim in ("call for help", "calls for help", "contact emergency services", "life-saving", "lifesaving"):
-        assert claim not in description
+        assert claim not in description.lower()
 
 
-def test_example_phrases_are_verbatim_samples() -> None:
-    phrases = manifest()["publishingInformation"]["locales"]["en-US"]["examplePhrases"]
+def test_example_phrases_are_verbatim_samples(locale: str) -> None:
+    phrases = manifest()["publishingInformation"]["locales"][locale]["examplePhrases"]
     assert phrases[0] == f"Alexa, open {INVOCATION_NAME}" and 1 <= len(phrases) <= 3
-    samples = {sample for _, sample in all_samples()}
+    samples = {sample for _, sample in all_samples(locale)}
     prefix = f"Alexa, ask {INVOCATION_NAME} "
     for phrase in phrases[1:]:
         assert phrase.startswith(prefix) and phrase.removeprefix(prefix).lower() in samples
 
 
-def test_the_model_declares_exactly_the_intents_the_registered_handlers_answer() -> None:
+def test_a_locale_listing_gives_an_example_in_its_own_words() -> None:
+    """The second phrase shows what the locale adds (its care words), and is no sample of en-US's
+    model where the words are the UK's, Australia's or Canada's own."""
+    us_samples = {sample for _, sample in all_samples("en-US")}
+    prefix = f"Alexa, ask {INVOCATION_NAME} "
+    for locale in ("en-GB", "en-AU", "en-CA"):
+        own = manifest()["publishingInformation"]["locales"][locale]["examplePhrases"][2].removeprefix(prefix)
+        assert own not in us_samples, locale
+
+
+def test_every_locale_has_the_same_intents_slots_types_and_ids(locale: str) -> None:
+    """Only the words differ: a layer that drifted (a slot, a type, a value id, a prompt) fails here."""
+    def shape(model: dict) -> dict:
+        language = model["languageModel"]
+        return {
+            "invocation": language["invocationName"],
+            "intents": {intent["name"]: [(slot["name"], slot["type"]) for slot in intent.get("slots", [])]
+                        for intent in language["intents"]},
+            "types": {slot_type["name"]: [value["id"] for value in slot_type["values"]] for slot_type in language["types"]},
+            "dialog": model["dialog"], "prompts": [prompt["id"] for prompt in model["prompts"]],
+        }
+    assert shape(interaction_model(locale)) == shape(interaction_model("en-US"))
+
+
+def test_the_model_declares_exactly_the_intents_the_registered_handlers_answer(locale: str) -> None:
     """An intent with no handler would only ever hear the fallback; a handler for an intent the
     model lacks is dead. Both sides come from the code: the model file and request_handlers()."""
     services = load_services(Settings(dev_mode=True))
     answered = set().union(*(handler.intents for handler in request_handlers(services)))
-    assert set(intents()) == answered, {"no handler": set(intents()) - answered,
-                                        "not in the model": answered - set(intents())}
+    assert set(intents(locale)) == answered, {"no handler": set(intents(locale)) - answered,
+                                              "not in the model": answered - set(intents(locale))}

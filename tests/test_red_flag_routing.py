@@ -32,9 +32,10 @@ RED_FLAGS = {
 CASES = [(intent, phrase) for intent, phrases in RED_FLAGS.items() for phrase in phrases]
 
 
-@pytest.fixture(scope="module")
-def resolver() -> UtteranceResolver:
-    return UtteranceResolver(load_model(PROJECT_ROOT / "interaction_model" / "en-US.json"), DEV_SKILL_ID)
+@pytest.fixture(scope="module", params=("en-US", "en-CA", "en-GB", "en-AU", "en-IN"))
+def resolver(request) -> UtteranceResolver:
+    """Every locale's model: a layer adds words but must never lose a red flag."""
+    return UtteranceResolver(load_model(PROJECT_ROOT / "interaction_model" / f"{request.param}.json"), DEV_SKILL_ID)
 
 
 @pytest.mark.parametrize("intent, phrase", CASES, ids=[phrase for _, phrase in CASES])

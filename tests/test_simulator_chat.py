@@ -400,3 +400,27 @@ def test_replays_complete_and_every_answer_carries_emergency_guidance(real_skill
     assert len(answers) == len(ReplayScript.load(replay).user_input)
     for answer in answers:
         assert "emergency" in answer.lower(), f"no emergency guidance in: {answer}"
+
+
+# A phrasing only that locale's layer adds (interaction_model/source/locales/), and its intent.
+LOCALE_WORDS = {
+    "en-US": ("should i see a physical therapist", "SeeDoctorIntent"),
+    "en-CA": ("should i call eight one one", "SeeDoctorIntent"),
+    "en-GB": ("should i call nhs one one one", "SeeDoctorIntent"),
+    "en-AU": ("should i call healthdirect", "SeeDoctorIntent"),
+    "en-IN": ("why is my hip paining", "CausesIntent"),
+}
+
+
+@pytest.mark.parametrize("locale", sorted(LOCALE_WORDS))
+def test_chat_with_a_locale_uses_that_locales_model_and_request_locale(locale, skill):
+    utterance, intent = LOCALE_WORDS[locale]
+    status, out, _ = chat(ChatOptions(locale=locale, verbose=True), f"ask hip helper {utterance}\n",
+                          InProcessTransport(skill.app))
+    assert status == 0 and f"request: IntentRequest  {intent}\n" in out  # a sample, not generalised
+    assert {envelope["request"]["locale"] for envelope in skill.received} == {locale}
+    # Another locale's words are no sample of this model (the generaliser may still guess them).
+    other = "en-GB" if locale == "en-US" else "en-US"
+    _, out, _ = chat(ChatOptions(locale=locale, verbose=True), f"ask hip helper {LOCALE_WORDS[other][0]}\n",
+                     InProcessTransport(skill.app))
+    assert f"request: IntentRequest  {LOCALE_WORDS[other][1]}\n" not in out

@@ -27,6 +27,9 @@ PROMPT_VARIATION_TYPES = frozenset({"PlainText", "SSML"})
 SSL_CERTIFICATE_TYPES = frozenset({"Trusted", "Wildcard", "SelfSigned"})
 REMINDERS_PERMISSION = "alexa::alerts:reminders:skill:readwrite"
 APL_INTERFACE = "ALEXA_PRESENTATION_APL"
+# What each locale's store listing must hold here: its own words, not another locale's.
+LISTING_FIELDS = ("name", "summary", "description", "examplePhrases", "keywords")
+LOCALE_FILE = re.compile(r"[a-z]{2}-[A-Z]{2}")
 _APL_DIRECTIVE_MARKERS = ("Alexa.Presentation.APL.RenderDocument", "RenderDocumentDirective")
 
 # Words an invocation name may not contain, by the reason the console gives.
@@ -330,17 +333,19 @@ def _model_for_locale(manifest_path: Path, model_dir: Path, locale: str) -> Path
     return next((path for path in candidates if path.is_file()), None)
 
 
-def check_example_phrases(manifest: Mapping[str, Any], manifest_path: Path, model_dir: Path) -> Iterator[Problem]:
+def check_example_phrases(manifest: Mapping[str, Any], manifest_path: Path, model_dir: Path,
+                          only: str | None = None) -> Iterator[Problem]:
     locales = manifest.get("publishingInformation", {}).get("locales", {})
     for locale, information in locales.items():
+        if only and locale != only:
+            continue
         where = f"examplePhrases ({locale})"
         phrases = information.get("examplePhrases", [])
         if not phrases:
             continue
         model_path = _model_for_locale(manifest_path, model_dir, locale)
         if model_path is None:
-            yield Problem(f"no {locale} interaction model to check the example phrases against", where)
-            continue
+            continue  # check_manifest_locales reports the missing model
         try:
             # Built-in phrasings are Alexa's, not samples: an example phrase must match a real sample.
             resolver = UtteranceResolver(load_model(model_path), DEV_SKILL_ID, builtin_phrases=False)
@@ -377,11 +382,39 @@ def check_manifest_fields(manifest: Mapping[str, Any], features: SkillFeatures) 
         yield Problem(f"the skill {state} {APL_INTERFACE}", "apis.custom.interfaces")
 
 
+def check_manifest_locales(manifest: Mapping[str, Any], model_dir: Path, only: str | None = None) -> Iterator[Problem]:
+    """Each locale with a model is published with its own store text and privacy links, in a country
+    the skill is distributed to, and no locale is listed without a model."""
+    publishing = manifest.get("publishingInformation", {})
+    listed = publishing.get("locales", {})
+    privacy = manifest.get("privacyAndCompliance", {}).get("locales", {})
+    models = {path.stem for path in model_dir.glob("*.json") if LOCALE_FILE.fullmatch(path.stem)}
+    countries = set(publishing.get("distributionCountries", []))
+    for locale in sorted(models | set(listed) | set(privacy)):
+        if only and locale != only:
+            continue
+        where = f"publishingInformation.locales.{locale}"
+        if locale not in models:
+            yield Problem(f"is listed but {model_dir.name}/ has no {locale}.json", where)
+        if locale not in listed:
+            yield Problem("has an interaction model but no store listing", where)
+        else:
+            missing = [field for field in LISTING_FIELDS if not listed[locale].get(field)]
+            if missing:
+                yield Problem(f"lacks {', '.join(missing)}", where)
+        if locale not in privacy:
+            yield Problem("has no privacy and terms links", f"privacyAndCompliance.locales.{locale}")
+        country = locale.partition("-")[2]
+        if not publishing.get("isAvailableWorldwide") and country not in countries:
+            yield Problem(f"{locale} is published but {country} is not a distribution country", "distributionCountries")
+
+
 def check_manifest(manifest: Mapping[str, Any], manifest_path: Path, features: SkillFeatures,
-                   model_dir: Path) -> list[Problem]:
+                   model_dir: Path, only: str | None = None) -> list[Problem]:
     try:
         return [*check_manifest_fields(manifest, features),
-                *check_example_phrases(manifest, manifest_path, model_dir)]
+                *check_manifest_locales(manifest, model_dir, only),
+                *check_example_phrases(manifest, manifest_path, model_dir, only)]
     except (AttributeError, KeyError, TypeError) as error:
         return [Problem(f"has an unexpected structure ({type(error).__name__}: {error})")]
 
@@ -389,7 +422,7 @@ def check_manifest(manifest: Mapping[str, Any], manifest_path: Path, features: S
 # ---------------------------------------------------------------- files and the command
 
 
-def check_file(path: Path, features: SkillFeatures, model_dir: Path) -> list[Problem]:
+def check_file(path: Path, features: SkillFeatures, model_dir: Path, only: str | None = None) -> list[Problem]:
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -399,7 +432,7 @@ def check_file(path: Path, features: SkillFeatures, model_dir: Path) -> list[Pro
     except ValueError as error:
         return [Problem(f"is not valid JSON: {error}")]
     if isinstance(document, dict) and isinstance(document.get("manifest"), dict):
-        return check_manifest(document["manifest"], path, features, model_dir)
+        return check_manifest(document["manifest"], path, features, model_dir, only)
     if not isinstance(document, dict) or not isinstance(document.get("interactionModel"), dict):
         return [Problem('is neither an interaction model ("interactionModel") nor a skill manifest ("manifest")')]
     problems = check_interaction_model(document["interactionModel"])
@@ -408,9 +441,11 @@ def check_file(path: Path, features: SkillFeatures, model_dir: Path) -> list[Pro
     return problems
 
 
-def default_files(model_dir: Path) -> list[Path]:
+def default_files(model_dir: Path, locale: str | None = None) -> list[Path]:
+    """Every model and the manifest; with a locale, that locale's model (missing or not) and the manifest."""
     manifest = PROJECT_ROOT / "deploy" / "skill-package" / "skill.json"
-    return sorted(model_dir.glob("*.json")) + ([manifest] if manifest.is_file() else [])
+    models = [model_dir / f"{locale}.json"] if locale else sorted(model_dir.glob("*.json"))
+    return models + ([manifest] if manifest.is_file() else [])
 
 
 def _shown(path: Path) -> str:
@@ -420,7 +455,8 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def run_check_model(paths: Iterable[Path], features: SkillFeatures, model_dir: Path, out: TextIO) -> int:
+def run_check_model(paths: Iterable[Path], features: SkillFeatures, model_dir: Path, out: TextIO,
+                    locale: str | None = None) -> int:
     """Check each file, print one line per problem (or "FILE: ok"); exit status 1 if anything is wrong."""
     paths = list(paths)
     if not paths:
@@ -428,7 +464,7 @@ def run_check_model(paths: Iterable[Path], features: SkillFeatures, model_dir: P
         return 1
     problem_count, files_with_problems = 0, 0
     for path in paths:
-        problems = check_file(path, features, model_dir)
+        problems = check_file(path, features, model_dir, locale)
         for problem in problems:
             out.write(problem.line(_shown(path)) + "\n")
         if not problems:

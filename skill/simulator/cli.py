@@ -27,11 +27,16 @@ def check_model_command(args: argparse.Namespace) -> int:
         sys.stderr.write(f"error: {error}\n")
         return EXIT_USAGE
     features = SkillFeatures.detect(PROJECT_ROOT / "skill")
-    return run_check_model(args.files or default_files(model_dir), features, model_dir, sys.stdout)
+    if args.locale and args.files:
+        sys.stderr.write("error: give either FILE... or --locale, not both\n")
+        return EXIT_USAGE
+    return run_check_model(args.files or default_files(model_dir, args.locale), features, model_dir, sys.stdout,
+                           args.locale)
 
 
 def evaluate_nlu_command(args: argparse.Namespace) -> int:
-    return run_evaluate_nlu(args.files, args.model, args.matcher, args.min_accuracy, sys.stdout, sys.stderr)
+    return run_evaluate_nlu(args.files, args.model, args.matcher, args.min_accuracy, sys.stdout, sys.stderr,
+                            locale=args.locale)
 
 
 def _add_chat(subparsers: argparse._SubParsersAction) -> None:
@@ -59,9 +64,11 @@ def _add_chat(subparsers: argparse._SubParsersAction) -> None:
 def _add_check_model(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser(
         "check-model", help="check interaction models and the skill manifest against Alexa's build rules",
-        description="With no FILE, checks every interaction_model/*.json and deploy/skill-package/skill.json.",
+        description="With no FILE, checks every interaction_model/*.json and deploy/skill-package/skill.json; "
+                    "--locale X checks X's model and the manifest's X entries.",
     )
     check.add_argument("files", nargs="*", type=Path, metavar="FILE")
+    check.add_argument("--locale", metavar="LOCALE", help="only this locale's model and manifest entries (e.g. en-GB)")
     check.set_defaults(run=check_model_command)
 
 
@@ -76,7 +83,8 @@ def _add_evaluate_nlu(subparsers: argparse._SubParsersAction) -> None:
                           help="exact: the samples only; simulator: what `hip-helper chat` hears, the samples "
                                "then the generalisation stage; statistical: a TF-IDF classifier trained on the "
                                "samples (scikit-learn). Both generalisers approximate Alexa, they are not Alexa")
-    evaluate.add_argument("--model", type=Path, help="interaction model JSON (default: the model dir's en-US.json)")
+    evaluate.add_argument("--locale", default="en-US", help="whose model to score against (default: en-US)")
+    evaluate.add_argument("--model", type=Path, help="interaction model JSON (default: the model dir's <locale>.json)")
     evaluate.add_argument("--min-accuracy", type=float, metavar="X",
                           help="exit 1 when overall accuracy is below X (a fraction, e.g. 0.9)")
     evaluate.set_defaults(run=evaluate_nlu_command)

@@ -261,12 +261,12 @@ EXIT_OK, EXIT_BELOW_MINIMUM, EXIT_USAGE = 0, 1, 2
 
 
 def run_evaluate_nlu(files: list[Path], model_path: Path | None, matcher_name: str, min_accuracy: float | None,
-                     out: TextIO, err: TextIO) -> int:
+                     out: TextIO, err: TextIO, locale: str = "en-US") -> int:
     if min_accuracy is not None and not 0 <= min_accuracy <= 1:
         err.write(f"error: --min-accuracy is a fraction between 0 and 1, not {min_accuracy}\n")
         return EXIT_USAGE
     try:
-        model = load_model(model_path or Settings.from_env().model_dir / "en-US.json")
+        model = load_model(model_path or Settings.from_env().model_dir / f"{locale}.json")
         annotations = annotations_from(files)
         matcher = MATCHERS[matcher_name](model, DEV_SKILL_ID)
     except (ModelError, AnnotationError, SettingsError) as error:
