@@ -19,7 +19,7 @@ from typing import Protocol
 
 from cryptography import x509
 
-from bench.apps import load_test_pki, skill_app, write_trust_files
+from bench.apps import load_test_module, skill_app, write_trust_files
 from bench.body import encode, intent_envelope
 from bench.import_time import import_time_ms
 from bench.load import LoadGenerator
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     BENCH_DIR.mkdir(exist_ok=True)
     pki_dir = BENCH_DIR / "pki"
-    signer = load_test_pki().build_signer()
+    signer = load_test_module("pki").build_signer()
     write_trust_files(pki_dir, signer.root, signer.chain_pem)
 
     reply_path = record_skill_reply(signer, pki_dir)

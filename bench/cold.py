@@ -1,0 +1,117 @@
+"""The cold start, side by side: a fresh interpreter imports an app and answers one IntentRequest with
+its DynamoDB store on a local moto server, for the skill and for the stock ask-sdk hello world.
+
+What is timed is what a cold Lambda container adds to Python's own start-up: from the first import to
+the reply (both apps pay the interpreter start alike). Runs alternate, so machine noise hits both.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from bench.apps import load_test_module
+from bench.body import SKILL_ID, intent_envelope
+from skill.settings import PROJECT_ROOT
+
+TABLE = "bench-cold-start"
+# Modules a Lambda request with no HTTP signature has no use for (the zip does not even ship the last two).
+OFF_THE_LAMBDA_PATH = ("requests", "cryptography", "flask")
+
+# Runs in the fresh interpreter: argv[1] is the app's module, argv[2] the event.
+CHILD = """
+import json, sys, time
+started = time.perf_counter()
+app = __import__(sys.argv[1], fromlist=["handler"])
+reply = app.handler(json.loads(sys.argv[2]), None)
+answered = time.perf_counter()
+print(json.dumps({"seconds": answered - started, "reply": reply, "modules": sorted(sys.modules)}))
+"""
+
+
+@dataclass(frozen=True)
+class ColdApp:
+    name: str
+    module: str
+    intent: str
+    environment: Mapping[str, str]
+
+
+def apps(endpoint: str) -> tuple[ColdApp, ColdApp]:
+    ours = ColdApp("skill", "skill.lambda_handler", "ConditionIntent", {
+        "HIP_HELPER_SKILL_ID": SKILL_ID, "HIP_HELPER_STORE": "dynamodb",
+        "HIP_HELPER_DYNAMODB_TABLE": TABLE, "HIP_HELPER_DYNAMODB_ENDPOINT": endpoint})
+    hello = ColdApp("hello world", "bench.hello_world", "HelloWorldIntent", {
+        "HELLO_WORLD_DYNAMODB_TABLE": TABLE, "HELLO_WORLD_DYNAMODB_ENDPOINT": endpoint})
+    return ours, hello
+
+
+def event(intent: str) -> dict:
+    envelope = intent_envelope(datetime.now(timezone.utc))
+    envelope["request"]["intent"]["name"] = intent
+    return envelope
+
+
+def invoke_cold(app: ColdApp) -> dict:
+    """One fresh interpreter: {"seconds", "reply", "modules"}; raises if the app did not answer."""
+    aws = load_test_module("dynamodb_server").dummy_aws_environment()
+    done = subprocess.run([sys.executable, "-c", CHILD, app.module, json.dumps(event(app.intent))],
+                          cwd=PROJECT_ROOT, env={**os.environ, **aws, **app.environment},
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{app.name} failed its cold start:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout)
+    if "outputSpeech" not in result["reply"].get("response", {}):
+        raise RuntimeError(f"{app.name} answered without speech: {result['reply']}")
+    return result
+
+
+@contextmanager
+def moto_table() -> Iterator[str]:
+    """A moto server holding the table both apps read, created up front as an operator would."""
+    servers = load_test_module("dynamodb_server")
+    with servers.MotoServer() as server:
+        import boto3
+        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url, **_credentials(servers))
+        client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        yield server.endpoint_url
+
+
+def _credentials(servers: object) -> dict[str, str]:
+    aws = servers.dummy_aws_environment()
+    return {"region_name": aws["AWS_DEFAULT_REGION"], "aws_access_key_id": aws["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": aws["AWS_SECRET_ACCESS_KEY"], "aws_session_token": aws["AWS_SESSION_TOKEN"]}
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    skill_ms: float
+    hello_ms: float
+    samples: int
+    leaked: tuple[str, ...]  # OFF_THE_LAMBDA_PATH modules the skill's cold start imported
+
+    @property
+    def ratio(self) -> float:
+        return self.skill_ms / self.hello_ms
+
+
+def measure(samples: int) -> ColdStart:
+    with moto_table() as endpoint:
+        ours, hello = apps(endpoint)
+        invoke_cold(ours), invoke_cold(hello)  # the first runs fill the OS page cache; not timed
+        skill_runs, hello_runs = [], []
+        for _ in range(samples):
+            skill_runs.append(invoke_cold(ours))
+            hello_runs.append(invoke_cold(hello))
+    modules = set(skill_runs[-1]["modules"])
+    return ColdStart(skill_ms=statistics.median(run["seconds"] for run in skill_runs) * 1000,
+                     hello_ms=statistics.median(run["seconds"] for run in hello_runs) * 1000,
+                     samples=samples, leaked=tuple(name for name in OFF_THE_LAMBDA_PATH if name in modules))
