@@ -74,21 +74,24 @@ def invoke_cold(app: ColdApp) -> dict:
 
 @contextmanager
 def moto_table() -> Iterator[str]:
-    """A moto server holding the table both apps read, created up front as an operator would."""
-    servers = load_test_module("dynamodb_server")
-    with servers.MotoServer() as server:
-        import boto3
-        client = boto3.client("dynamodb", endpoint_url=server.endpoint_url, **_credentials(servers))
-        client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                            BillingMode="PAY_PER_REQUEST")
+    """A moto server holding the table both apps read."""
+    with load_test_module("dynamodb_server").MotoServer() as server:
+        create_table(server.endpoint_url)
         yield server.endpoint_url
 
 
-def _credentials(servers: object) -> dict[str, str]:
-    aws = servers.dummy_aws_environment()
-    return {"region_name": aws["AWS_DEFAULT_REGION"], "aws_access_key_id": aws["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": aws["AWS_SECRET_ACCESS_KEY"], "aws_session_token": aws["AWS_SESSION_TOKEN"]}
+def create_table(endpoint: str) -> None:
+    """Up front, as an operator provisions it (the official adapter's key layout, which the skill shares)."""
+    import boto3
+    aws = load_test_module("dynamodb_server").dummy_aws_environment()
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name=aws["AWS_DEFAULT_REGION"],
+                          aws_access_key_id=aws["AWS_ACCESS_KEY_ID"], aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"])
+    try:
+        client.create_table(TableName=TABLE, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+    except client.exceptions.ResourceInUseException:
+        pass  # a test session's server, shared
 
 
 @dataclass(frozen=True)
