@@ -306,15 +306,14 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
             item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
         if item is None or ATTRIBUTES_FIELD not in item:
             return {}
-        stored = _boto().deserializer.deserialize(item[ATTRIBUTES_FIELD])
-        return json.loads(json.dumps(stored, default=_plain_number))
+        return from_attribute_value(item[ATTRIBUTES_FIELD])
 
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, object]) -> None:
         key = _item_key(request_envelope)
         _reject_disallowed(attributes, self._allowed)
-        storable = {name: json.loads(_encode(name, value), parse_float=Decimal)
-                    for name, value in attributes.items()}
-        item = {**key, ATTRIBUTES_FIELD: _boto().serializer.serialize(storable)}
+        # Through canonical JSON, as for SQLite: only what JSON can hold is stored, floats exactly as written.
+        storable = {name: json.loads(_encode(name, value), parse_float=Decimal) for name, value in attributes.items()}
+        item = {**key, ATTRIBUTES_FIELD: to_attribute_value(storable)}
         with self._store_errors("save") as client:
             client.put_item(TableName=self._table, Item=item)
 
@@ -335,7 +334,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
             raise error
         try:
             yield self._shared_client()
-        except _boto().errors as error:
+        except _botocore().errors as error:
             self._faults.record(operation, error)
             raise PersistenceException(f"DynamoDB could not {operation} preferences: "
                                        f"{type(error).__name__}: {error}") from error
@@ -365,35 +364,65 @@ def _create_table(client: Any, table_name: str) -> None:
         client.create_table(TableName=table_name, BillingMode="PAY_PER_REQUEST",
                             KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
                             AttributeDefinitions=[{"AttributeName": ID_FIELD, "AttributeType": "S"}])
-    except _boto().client_error as error:
+    except _botocore().client_error as error:
         if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
             raise
 
 
-class _Boto(NamedTuple):
-    """What the DynamoDB store uses of boto3, imported only when that store is chosen."""
+class _Botocore(NamedTuple):
+    """What the DynamoDB store uses of botocore, imported only when that store is chosen. Not boto3,
+    whose import adds s3transfer and about 80 ms to a cold start for nothing this store needs."""
 
-    session: Callable[..., Any]
+    session: Callable[[], Any]
     config: Callable[..., Any]
-    serializer: Any
-    deserializer: Any
     errors: tuple[type[Exception], ...]
     client_error: type[Exception]
 
 
 @functools.cache
-def _boto() -> _Boto:
+def _botocore() -> _Botocore:
     try:
-        import boto3.session
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+        import botocore.session
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         raise SettingsError(
             f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
         ) from None
-    return _Boto(boto3.session.Session, Config, TypeSerializer(), TypeDeserializer(),
-                 (BotoCoreError, ClientError), ClientError)
+    return _Botocore(botocore.session.Session, Config, (BotoCoreError, ClientError), ClientError)
+
+
+def to_attribute_value(value: object) -> dict[str, Any]:
+    """Plain JSON as a DynamoDB attribute value, the way boto3's TypeSerializer writes it."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):  # floats arrive as Decimal: DynamoDB numbers are decimal text
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [to_attribute_value(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {key: to_attribute_value(item) for key, item in value.items()}}
+    raise PersistenceException(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def from_attribute_value(attribute: Mapping[str, Any]) -> object:
+    """A DynamoDB attribute value as plain JSON; numbers come back as int or float, not Decimal."""
+    (kind, value), = attribute.items()
+    if kind == "NULL":
+        return None
+    if kind in ("BOOL", "S"):
+        return value
+    if kind == "N":
+        return _plain_number(Decimal(value))
+    if kind == "L":
+        return [from_attribute_value(item) for item in value]
+    if kind == "M":
+        return {key: from_attribute_value(item) for key, item in value.items()}
+    raise PersistenceException(f"stored preferences hold an unexpected DynamoDB {kind}")
 
 
 def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
@@ -401,14 +430,15 @@ def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "u
                      create_table: bool = False, faults: StoreFaults | None = None) -> AbstractPersistenceAdapter:
     """The DynamoDB store on a boto3 client that gives up within a second or two. Needs the
     [dynamodb] extra."""
-    boto = _boto()
+    boto = _botocore()
     # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
     # must fail within a second or two, not after boto3's default minute of timeouts and retries.
     config = boto.config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
                          retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
 
     def connect() -> Any:
-        return boto.session(region_name=region).client("dynamodb", endpoint_url=endpoint_url or None, config=config)
+        return boto.session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url or None,
+                                            config=config)
 
     return DynamoDbPersistenceAdapter(table_name, connect, allowed, create_table, faults)
 

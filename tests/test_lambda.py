@@ -93,6 +93,6 @@ def test_a_cold_lambda_request_loads_neither_requests_nor_cryptography_nor_flask
     result = cold.invoke_cold(skill_app)
 
     modules = set(result["modules"])
-    assert "boto3" in modules  # the store was really read, so its imports are in the picture
+    assert "botocore" in modules  # the store was really read, so its imports are in the picture
     assert "skill.lambda_handler" in modules
     assert modules.isdisjoint(cold.OFF_THE_LAMBDA_PATH), modules & set(cold.OFF_THE_LAMBDA_PATH)

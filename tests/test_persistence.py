@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from multiprocessing.queues import SimpleQueue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -278,8 +279,8 @@ def test_unknown_store_is_a_settings_error() -> None:
 @pytest.mark.usefixtures("aws_environment")
 def test_missing_dynamodb_extra_is_a_one_line_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The extra is installed here, so its absence is simulated: None in sys.modules makes import fail.
-    monkeypatch.setitem(sys.modules, "boto3", None)
-    monkeypatch.setattr(persistence, "_boto", functools.cache(persistence._boto.__wrapped__))
+    monkeypatch.setitem(sys.modules, "botocore.session", None)
+    monkeypatch.setattr(persistence, "_botocore", functools.cache(persistence._botocore.__wrapped__))
 
     with pytest.raises(SettingsError, match=r"hip-helper\[dynamodb\]") as missing:
         build_persistence_adapter(Settings(store="dynamodb"))
@@ -502,3 +503,14 @@ def test_dynamodb_store_creates_one_client_on_first_use(moto_endpoint: str,
     adapter.delete_attributes(make_envelope(ALICE))
 
     assert created == ["client"]
+
+
+def test_dynamodb_attribute_values_round_trip_plain_json() -> None:
+    value = {"routine": {"name": "hip_mobility", "step": 3, "hold_seconds": 2.5, "done": [1, None, False]}}
+    stored = persistence.to_attribute_value(json.loads(json.dumps(value), parse_float=Decimal))
+
+    assert stored["M"]["routine"]["M"]["hold_seconds"] == {"N": "2.5"}
+    assert stored["M"]["routine"]["M"]["done"] == {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}
+    assert as_json(persistence.from_attribute_value(stored)) == as_json(value)
+    with pytest.raises(PersistenceException, match="SS"):
+        persistence.from_attribute_value({"SS": ["a"]})
