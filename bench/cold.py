@@ -43,18 +43,25 @@ class ColdApp:
     environment: Mapping[str, str]
 
 
-def apps(endpoint: str) -> tuple[ColdApp, ColdApp]:
-    ours = ColdApp("skill", "skill.lambda_handler", "ConditionIntent", {
-        "HIP_HELPER_SKILL_ID": SKILL_ID, "HIP_HELPER_STORE": "dynamodb",
-        "HIP_HELPER_DYNAMODB_TABLE": TABLE, "HIP_HELPER_DYNAMODB_ENDPOINT": endpoint})
-    hello = ColdApp("hello world", "bench.hello_world", "HelloWorldIntent", {
-        "HELLO_WORLD_DYNAMODB_TABLE": TABLE, "HELLO_WORLD_DYNAMODB_ENDPOINT": endpoint})
-    return ours, hello
+def apps(endpoint: str) -> dict[str, ColdApp]:
+    """The skill answering a request that reads its store once, as the hello world's does; the skill
+    answering a topic question, which reads no preferences; and the hello world."""
+    skill_environment = {"HIP_HELPER_SKILL_ID": SKILL_ID, "HIP_HELPER_STORE": "dynamodb",
+                         "HIP_HELPER_DYNAMODB_TABLE": TABLE, "HIP_HELPER_DYNAMODB_ENDPOINT": endpoint}
+    return {
+        "skill": ColdApp("skill", "skill.lambda_handler", "ResumeRoutineIntent", skill_environment),
+        "topic": ColdApp("skill, topic question", "skill.lambda_handler", "ConditionIntent", skill_environment),
+        "hello": ColdApp("hello world", "bench.hello_world", "HelloWorldIntent", {
+            "HELLO_WORLD_DYNAMODB_TABLE": TABLE, "HELLO_WORLD_DYNAMODB_ENDPOINT": endpoint}),
+    }
 
 
 def event(intent: str) -> dict:
+    """The bench's request as `intent`; only the topic question keeps its slot."""
     envelope = intent_envelope(datetime.now(timezone.utc))
     envelope["request"]["intent"]["name"] = intent
+    if intent != "ConditionIntent":
+        del envelope["request"]["intent"]["slots"]
     return envelope
 
 
@@ -97,35 +104,40 @@ def create_table(endpoint: str) -> None:
 
 
 @dataclass(frozen=True)
-class ColdStart:
+class Timing:
     """Medians of wall time, the target's measure, and of CPU time, which other load on the machine moves less."""
 
-    skill_ms: float
-    hello_ms: float
-    skill_cpu_ms: float
-    hello_cpu_ms: float
+    wall_ms: float
+    cpu_ms: float
+
+    @classmethod
+    def of(cls, runs: list[dict]) -> "Timing":
+        return cls(wall_ms=statistics.median(run["seconds"] for run in runs) * 1000,
+                   cpu_ms=statistics.median(run["cpu_seconds"] for run in runs) * 1000)
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    skill: Timing  # a request that reads the store, like the hello world's
+    topic: Timing  # a topic question: no preferences read
+    hello: Timing
     samples: int
-    leaked: tuple[str, ...]  # OFF_THE_LAMBDA_PATH modules the skill's cold start imported
+    leaked: tuple[str, ...]  # OFF_THE_LAMBDA_PATH modules the skill's cold starts imported
 
     @property
     def ratio(self) -> float:
-        return self.skill_ms / self.hello_ms
+        return self.skill.wall_ms / self.hello.wall_ms
 
 
 def measure(samples: int) -> ColdStart:
     with moto_table() as endpoint:
-        ours, hello = apps(endpoint)
-        invoke_cold(ours), invoke_cold(hello)  # untimed: they write the bytecode and fill the OS page cache
-        skill_runs, hello_runs = [], []
+        cold_apps = apps(endpoint)
+        for app in cold_apps.values():
+            invoke_cold(app)  # untimed: they write the bytecode and fill the OS page cache
+        runs: dict[str, list[dict]] = {name: [] for name in cold_apps}
         for _ in range(samples):
-            skill_runs.append(invoke_cold(ours))
-            hello_runs.append(invoke_cold(hello))
-    modules = set(skill_runs[-1]["modules"])
-    return ColdStart(skill_ms=_median_ms(skill_runs, "seconds"), hello_ms=_median_ms(hello_runs, "seconds"),
-                     skill_cpu_ms=_median_ms(skill_runs, "cpu_seconds"),
-                     hello_cpu_ms=_median_ms(hello_runs, "cpu_seconds"),
-                     samples=samples, leaked=tuple(name for name in OFF_THE_LAMBDA_PATH if name in modules))
-
-
-def _median_ms(runs: list[dict], field: str) -> float:
-    return statistics.median(run[field] for run in runs) * 1000
+            for name, app in cold_apps.items():
+                runs[name].append(invoke_cold(app))
+    modules = set(runs["skill"][-1]["modules"]) | set(runs["topic"][-1]["modules"])
+    return ColdStart(**{name: Timing.of(app_runs) for name, app_runs in runs.items()}, samples=samples,
+                     leaked=tuple(name for name in OFF_THE_LAMBDA_PATH if name in modules))

@@ -30,11 +30,12 @@ def _ratio_row(verify: bool, comparison: Comparison) -> str:
 
 
 def cold_lines(cold: ColdStart) -> list[str]:
+    rows = [("skill", cold.skill), ("skill, topic", cold.topic), ("hello world", cold.hello)]
     lines = [f"cold start: import + first IntentRequest, DynamoDB store on moto "
-             f"(median of {cold.samples} fresh interpreters each, alternating)",
-             f"  {'skill':<13}{cold.skill_ms:7.0f} ms wall{cold.skill_cpu_ms:7.0f} ms CPU",
-             f"  {'hello world':<13}{cold.hello_ms:7.0f} ms wall{cold.hello_cpu_ms:7.0f} ms CPU",
-             f"  {'ratio':<13}{cold.ratio:7.2f} x      {cold.skill_cpu_ms / cold.hello_cpu_ms:7.2f} x"]
+             f"(median of {cold.samples} fresh interpreters each, alternating; the skill's topic "
+             f"question reads no preferences)"]
+    lines += [f"  {name:<14}{timing.wall_ms:7.0f} ms wall{timing.cpu_ms:7.0f} ms CPU" for name, timing in rows]
+    lines.append(f"  {'skill / hello':<14}{cold.ratio:7.2f} x      {cold.skill.cpu_ms / cold.hello.cpu_ms:7.2f} x")
     if cold.leaked:
         lines.append(f"  the skill's cold start imported {', '.join(cold.leaked)}")
     return lines

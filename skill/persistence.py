@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -379,6 +380,9 @@ class _Botocore(NamedTuple):
     client_error: type[Exception]
 
 
+_MISSING_EXTRA = f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
+
+
 @functools.cache
 def _botocore() -> _Botocore:
     try:
@@ -386,10 +390,19 @@ def _botocore() -> _Botocore:
         from botocore.config import Config
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
-        raise SettingsError(
-            f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
-        ) from None
+        raise SettingsError(_MISSING_EXTRA) from None
     return _Botocore(botocore.session.Session, Config, (BotoCoreError, ClientError), ClientError)
+
+
+def _require_botocore() -> None:
+    """At start-up, without importing it: botocore is over 100 ms of a cold start, and a request
+    that reads no preferences (most of them) never needs it."""
+    try:
+        installed = importlib.util.find_spec("botocore") is not None
+    except ValueError:  # present in sys.modules as None: imports of it are blocked
+        installed = False
+    if not installed:
+        raise SettingsError(_MISSING_EXTRA)
 
 
 def to_attribute_value(value: object) -> dict[str, Any]:
@@ -428,17 +441,18 @@ def from_attribute_value(attribute: Mapping[str, Any]) -> object:
 def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
                      allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
                      create_table: bool = False, faults: StoreFaults | None = None) -> AbstractPersistenceAdapter:
-    """The DynamoDB store on a boto3 client that gives up within a second or two. Needs the
-    [dynamodb] extra."""
-    boto = _botocore()
-    # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
-    # must fail within a second or two, not after boto3's default minute of timeouts and retries.
-    config = boto.config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
-                         retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
+    """The DynamoDB store on a botocore client that gives up within a second or two, created on
+    first use. Needs the [dynamodb] extra."""
+    _require_botocore()
 
     def connect() -> Any:
+        boto = _botocore()
+        # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
+        # must fail within a second or two, not after botocore's default minute of timeouts and retries.
+        config = boto.config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
+                             retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
         return boto.session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url or None,
-                                            config=config)
+                                             config=config)
 
     return DynamoDbPersistenceAdapter(table_name, connect, allowed, create_table, faults)
 

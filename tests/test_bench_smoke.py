@@ -11,7 +11,7 @@ from ask_sdk_model import IntentRequest
 
 from bench import cold
 from bench.body import SKILL_ID, encode, intent_envelope
-from bench.cold import ColdStart
+from bench.cold import ColdStart, Timing
 from bench.load import http_request
 from bench.report import cold_lines, table
 from bench.wrk import lua_script, parse_output
@@ -71,7 +71,8 @@ def test_targets_pass_at_their_bounds_and_fail_beyond():
     assert targets(Comparison(skill=run(650), plain=run(1000)), cold_ratio=0.5)[0].passed
 
 
-COLD = ColdStart(skill_ms=250.0, hello_ms=400.0, skill_cpu_ms=240.0, hello_cpu_ms=300.0, samples=5, leaked=())
+COLD = ColdStart(skill=Timing(250.0, 240.0), topic=Timing(200.0, 190.0), hello=Timing(400.0, 300.0),
+                 samples=5, leaked=())
 
 
 def test_table_shows_both_modes_ratios_memory_cold_start_and_verdicts():
@@ -84,14 +85,15 @@ def test_table_shows_both_modes_ratios_memory_cold_start_and_verdicts():
     assert "off          ratio      0.90x             1.00x" in text
     assert "verification on  after warm-up 40.0, 41.0; after the runs 40.5, 41.2" in text
     assert "verification off after warm-up 39.0, 39.0; after the runs unknown" in text
-    assert "  ratio           0.62 x         0.80 x" in text
+    assert "  skill, topic      200 ms wall    190 ms CPU" in text
+    assert "  skill / hello    0.62 x         0.80 x" in text
     assert "FAIL  verification on: skill throughput >= 0.65 x plain (measured 0.60 x)" in text
     assert "PASS  cold start: skill <= 0.75 x the stock ask-sdk hello world (measured 0.62 x)" in text
     assert "import skill.app: 180 ms" in text
 
 
 def test_cold_report_names_modules_that_leaked_onto_the_lambda_path():
-    leaky = ColdStart(skill_ms=1, hello_ms=1, skill_cpu_ms=1, hello_cpu_ms=1, samples=1, leaked=("requests",))
+    leaky = ColdStart(skill=Timing(1, 1), topic=Timing(1, 1), hello=Timing(1, 1), samples=1, leaked=("requests",))
     assert cold_lines(leaky)[-1] == "  the skill's cold start imported requests"
     assert "imported" not in "\n".join(cold_lines(COLD))
 
@@ -99,9 +101,7 @@ def test_cold_report_names_modules_that_leaked_onto_the_lambda_path():
 def test_the_stock_hello_world_answers_a_cold_start_from_its_dynamodb_table(moto_endpoint: str):
     """One fresh interpreter, as the bench's cold section runs it (the skill's side is in test_lambda.py)."""
     cold.create_table(moto_endpoint)
-    _, hello = cold.apps(moto_endpoint)
-
-    result = cold.invoke_cold(hello)
+    result = cold.invoke_cold(cold.apps(moto_endpoint)["hello"])
 
     assert "Hello World!" in result["reply"]["response"]["outputSpeech"]["ssml"]
     assert result["seconds"] > 0 and result["cpu_seconds"] > 0

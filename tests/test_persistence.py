@@ -3,7 +3,6 @@ server subprocess), plus SQLite's own guarantees (privacy of the file, WAL, seve
 processes writing at once without losing an update)."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -279,8 +278,7 @@ def test_unknown_store_is_a_settings_error() -> None:
 @pytest.mark.usefixtures("aws_environment")
 def test_missing_dynamodb_extra_is_a_one_line_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The extra is installed here, so its absence is simulated: None in sys.modules makes import fail.
-    monkeypatch.setitem(sys.modules, "botocore.session", None)
-    monkeypatch.setattr(persistence, "_botocore", functools.cache(persistence._botocore.__wrapped__))
+    monkeypatch.setitem(sys.modules, "botocore", None)
 
     with pytest.raises(SettingsError, match=r"hip-helper\[dynamodb\]") as missing:
         build_persistence_adapter(Settings(store="dynamodb"))
