@@ -13,10 +13,8 @@ from pathlib import Path
 from skill.settings import PROJECT_ROOT
 
 HOST = "127.0.0.1"
-# The same for every app, so the comparison is about the apps and not the servers: production's
-# settings and hooks, with a fixed worker count and no worker recycling during a run.
-GUNICORN_OPTIONS = ("--config", str(PROJECT_ROOT / "deploy" / "gunicorn.conf.py"),
-                    "--workers", "2", "--worker-class", "sync", "--preload", "--max-requests", "0",
+# The same for every app, so the comparison is about the apps and not the servers.
+GUNICORN_OPTIONS = ("--workers", "2", "--worker-class", "sync", "--preload",
                     "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0

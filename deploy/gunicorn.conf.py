@@ -8,7 +8,6 @@ byte a second, or stops short of its Content-Length, holds the worker until `tim
 (a 500 for the truncated body). gunicorn has no header or body read timeout, so these workers
 are only safe behind a proxy that buffers whole requests: deploy/nginx/hip-helper.conf.
 """
-import gc
 import multiprocessing
 import os
 
@@ -27,14 +26,3 @@ max_requests_jitter = 1000
 accesslog = None       # the app logs one structured line per request, without user data
 errorlog = "-"
 loglevel = os.environ.get("HIP_HELPER_LOG_LEVEL", "info").lower()
-
-
-def when_ready(server):
-    """In the parent, after the preloaded app is built and before the first worker forks.
-
-    Python's cycle collector writes to every object it walks: each full collection in a worker
-    would copy every page of the app it inherited (copy-on-write), which halved throughput in
-    `make bench`. Frozen, the start-up objects are never walked again.
-    """
-    gc.collect()
-    gc.freeze()

@@ -114,17 +114,3 @@ def test_bare_gunicorn_with_the_deploy_config_logs_one_line_per_request(tmp_path
         output = process.communicate(timeout=10)[0]
     lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
     assert {"status": 400, "reason": "signature headers are missing"}.items() <= lines[-1].items()
-
-
-def test_gunicorn_freezes_the_preloaded_app_before_the_workers_fork():
-    """Unfrozen, every full collection in a worker copies the pages of the app it inherited."""
-    import gc
-    import runpy
-
-    settings = runpy.run_path(str(Path(__file__).resolve().parents[1] / "deploy" / "gunicorn.conf.py"))
-    assert settings["preload_app"] is True
-    try:
-        settings["when_ready"](None)
-        assert gc.get_freeze_count() > 0
-    finally:
-        gc.unfreeze()
