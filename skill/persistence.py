@@ -284,7 +284,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
     allow-list and with the same plain JSON values as SQLite (DynamoDB reads every number back as
     Decimal and refuses floats).
 
-    It talks to one low-level boto3 client, created on first use. The official adapter builds a
+    It talks to one low-level botocore client, created on first use. The official adapter builds a
     boto3 resource when its module is imported and another for its caller: about 100 ms of a cold start each.
     """
 
@@ -325,7 +325,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
 
     @contextmanager
     def _store_errors(self, operation: str) -> Iterator[Any]:
-        """The client, unless the request lacks time for a call; boto3 failures are logged and
+        """The client, unless the request lacks time for a call; botocore failures are logged and
         raised as a PersistenceException naming the error's type."""
         request = request_deadlines.current()
         if request is not None and request.remaining() < DYNAMODB_WORST_CASE_SECONDS:
@@ -343,7 +343,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
     def _shared_client(self) -> Any:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
-                # boto3 pools keep-alive sockets: a forked worker must not share its parent's.
+                # botocore pools keep-alive sockets: a forked worker must not share its parent's.
                 client = self._connect()
                 if self._create_table:
                     _create_table(client, self._table)  # before it is kept, so a failure is tried again
@@ -371,7 +371,7 @@ def _create_table(client: Any, table_name: str) -> None:
 
 
 class _Botocore(NamedTuple):
-    """What the DynamoDB store uses of botocore, imported only when that store is chosen. Not boto3,
+    """What the DynamoDB store uses of botocore, imported on the store's first use. Not boto3,
     whose import adds s3transfer and about 80 ms to a cold start for nothing this store needs."""
 
     session: Callable[[], Any]
