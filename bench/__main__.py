@@ -1,10 +1,14 @@
-"""`python -m bench`: how much the skill costs over a plain Flask app, with and without signature checks.
+"""`python -m bench`: how much the skill costs over a plain Flask app, with and without signature checks,
+and how its cold start compares with the stock ask-sdk hello world's.
 
-Both apps run under gunicorn with identical settings (2 sync workers) on 127.0.0.1. Client
-processes POST the same ~2 KB IntentRequest, re-signed with a fresh timestamp for every run. After a
-warm-up, runs alternate skill, plain, skill, plain... and each app's median-throughput round is
-reported, with the skill/plain ratios. The import time of `skill.app` is measured before any server
-starts. Exit status is 0 whatever the numbers (machines are noisy); non-zero only on a crash.
+Cold: fresh interpreters alternately import the skill's Lambda handler and bench/hello_world.py and
+answer one IntentRequest, each with its DynamoDB store on a local moto server (bench/cold.py).
+Warm: both apps run under gunicorn with identical settings (2 sync workers) on 127.0.0.1. wrk (when
+on the PATH, else Python client processes) POSTs the same ~2 KB IntentRequest, re-signed with a fresh
+timestamp for every run. After a warm-up, runs alternate skill, plain, skill, plain... and each app's
+median-throughput round is reported, with the skill/plain ratios and the skill workers' memory. The
+import time of `skill.app` is measured before any server starts. Exit status is 0 whatever the
+numbers (machines are noisy); non-zero only on a crash.
 """
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from typing import Protocol
 
 from cryptography import x509
 
-from bench.apps import load_test_pki, skill_app, write_trust_files
+from bench import cold, wrk
+from bench.apps import load_test_module, skill_app, write_trust_files
 from bench.body import encode, intent_envelope
 from bench.import_time import import_time_ms
 from bench.load import LoadGenerator
@@ -29,6 +34,14 @@ from bench.stats import Comparison, Run, median_run
 from skill.settings import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / ".bench"
+
+
+class Load(Protocol):
+    """bench.load.LoadGenerator or bench.wrk.WrkLoad."""
+
+    name: str
+
+    def run(self, port: int, body: bytes, headers: dict[str, str], duration_s: float) -> Run: ...
 
 
 class Signer(Protocol):
@@ -48,6 +61,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds of untimed load per server first")
     parser.add_argument("--clients", type=int, default=4, help="client processes (default 4: 2 per worker)")
     parser.add_argument("--import-samples", type=int, default=7, help="fresh interpreters to time the import")
+    parser.add_argument("--cold-samples", type=int, default=5, help="cold starts per app (default 5)")
+    parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto",
+                        help="the load generator: wrk when on the PATH (auto), or Python client processes")
     return parser.parse_args(argv)
 
 
@@ -80,18 +96,27 @@ def record_skill_reply(signer: Signer, pki_dir: Path) -> Path:
     return reply_path
 
 
-def compare(load: LoadGenerator, skill: GunicornServer, plain: GunicornServer, verify: bool,
-            signer: Signer, args: argparse.Namespace) -> Comparison:
+def compare(load: Load, skill: GunicornServer, plain: GunicornServer, verify: bool,
+            signer: Signer, args: argparse.Namespace) -> tuple[Comparison, tuple[list[float], list[float]]]:
+    """The median rounds, and the skill workers' RSS after the warm-up and after the timed runs."""
     apps = {"skill": skill, "plain": plain}
     for server in apps.values():
         load.run(server.port, *signed_request(signer), args.warmup)
+    warm_rss = skill.worker_rss_mb()
     runs: dict[str, list[Run]] = {name: [] for name in apps}
     for round_number in range(1, args.rounds + 1):
         for name, server in apps.items():
             run = load.run(server.port, *signed_request(signer), args.duration)
             runs[name].append(run)
             print(run_line(verify, name, round_number, run), flush=True)
-    return Comparison(skill=median_run(runs["skill"]), plain=median_run(runs["plain"]))
+    comparison = Comparison(skill=median_run(runs["skill"]), plain=median_run(runs["plain"]))
+    return comparison, (warm_rss, skill.worker_rss_mb())
+
+
+def load_generator(choice: str, clients: int) -> Load:
+    if choice == "wrk" or (choice == "auto" and wrk.available()):
+        return wrk.WrkLoad(clients)
+    return LoadGenerator(clients)
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -103,26 +128,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     BENCH_DIR.mkdir(exist_ok=True)
     pki_dir = BENCH_DIR / "pki"
-    signer = load_test_pki().build_signer()
+    signer = load_test_module("pki").build_signer()
     write_trust_files(pki_dir, signer.root, signer.chain_pem)
 
     reply_path = record_skill_reply(signer, pki_dir)
     print(f"Timing `import skill.app` ({args.import_samples} fresh interpreters)...", flush=True)
     import_ms = import_time_ms("skill.app", args.import_samples)
+    print(f"Timing cold starts on a moto server ({args.cold_samples} per app, alternating)...", flush=True)
+    cold_start = cold.measure(args.cold_samples)
 
-    print(f"Starting gunicorn (2 sync workers per app); {args.clients} client processes, "
-          f"{args.rounds} rounds x {args.duration:g} s per app and mode...", flush=True)
     comparisons: dict[bool, Comparison] = {}
+    memory: dict[bool, tuple[list[float], list[float]]] = {}
     with ExitStack() as stack:
-        load = stack.enter_context(LoadGenerator(args.clients))
+        load = stack.enter_context(load_generator(args.load, args.clients))
+        print(f"Starting gunicorn (2 sync workers per app); load from {load.name}, {args.clients} connections, "
+              f"{args.rounds} rounds x {args.duration:g} s per app and mode...", flush=True)
         plain = stack.enter_context(GunicornServer(
             "plain flask", f"bench.apps:plain_app(reply_path={str(reply_path)!r})", BENCH_DIR).running())
         for verify in (True, False):
             with skill_server(verify, signer, pki_dir).running() as skill:
-                comparisons[verify] = compare(load, skill, plain, verify, signer, args)
+                comparisons[verify], memory[verify] = compare(load, skill, plain, verify, signer, args)
 
     print(f"\nMedian rounds (logs in {BENCH_DIR.relative_to(PROJECT_ROOT)}/)\n")
-    print(table(comparisons, import_ms, args.import_samples))
+    print(table(comparisons, import_ms, args.import_samples, cold_start, memory, load.name))
     return 0
 
 

@@ -21,14 +21,18 @@ from flask import Flask, Response, request
 from bench.body import SKILL_ID
 from skill.settings import PROJECT_ROOT
 
-TEST_PKI = PROJECT_ROOT / "tests" / "pki.py"
+TESTS = PROJECT_ROOT / "tests"
 ROOT_FILE = "root.pem"
 CHAIN_FILE = "chain.pem"
 
 
-def load_test_pki() -> ModuleType:
-    """tests/pki.py, loaded by path: tests/ is not a package, and a `tests` from site-packages must not win."""
-    spec = importlib.util.spec_from_file_location("hip_helper_test_pki", TEST_PKI)
+def load_test_module(name: str) -> ModuleType:
+    """tests/<name>.py, loaded by path (once): tests/ is not a package, and a `tests` from
+    site-packages must not win."""
+    module_name = f"hip_helper_test_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, TESTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is being built
     spec.loader.exec_module(module)

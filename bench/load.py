@@ -59,6 +59,8 @@ def _client(port: int, request: bytes, duration_s: float) -> tuple[list[float], 
 class LoadGenerator:
     """A pool of client processes kept for the whole benchmark, so runs don't pay for process start-up."""
 
+    name = "Python client processes"
+
     def __init__(self, clients: int) -> None:
         self._clients = clients
         self._pool = ProcessPoolExecutor(max_workers=clients)

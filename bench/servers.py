@@ -47,6 +47,7 @@ class GunicornServer:
         self.app_spec = app_spec  # "module:factory(literal args)", which gunicorn evaluates
         self.port = _free_port()
         self.log_path = log_dir / f"gunicorn-{name.replace(' ', '-')}.log"
+        self._process: subprocess.Popen | None = None
 
     @contextlib.contextmanager
     def running(self) -> Iterator["GunicornServer"]:
@@ -54,12 +55,19 @@ class GunicornServer:
         self.log_path.unlink(missing_ok=True)
         command = [sys.executable, "-m", "gunicorn", *GUNICORN_OPTIONS, "--bind", f"{HOST}:{self.port}",
                    "--error-logfile", str(self.log_path), self.app_spec]
-        process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = self._process = subprocess.Popen(command, cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL,
+                                                   stderr=subprocess.DEVNULL)
         try:
             self._wait_until_healthy(process)
             yield self
         finally:
             _stop(process)
+
+    def worker_rss_mb(self) -> list[float]:
+        """Each worker's resident memory now, in MB (Linux /proc), in pid order; [] elsewhere."""
+        if self._process is None:
+            return []
+        return [rss for pid in sorted(_children(self._process.pid)) if (rss := _rss_mb(pid)) is not None]
 
     def _wait_until_healthy(self, process: subprocess.Popen) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -67,6 +75,22 @@ class GunicornServer:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{self.name} did not start; {self.log_path} ends with:\n{_tail(self.log_path)}")
             time.sleep(0.1)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _rss_mb(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kilobytes = next((line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")), None)
+    return int(kilobytes) / 1024 if kilobytes else None
 
 
 def _stop(process: subprocess.Popen) -> None:

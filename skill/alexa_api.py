@@ -8,7 +8,6 @@ done, connect to last body byte, by then and within the per-call timeout (`Timeo
 """
 from __future__ import annotations
 
-import functools
 import importlib
 import json
 import logging
@@ -21,21 +20,17 @@ from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import requests
-import requests.adapters
-import urllib3.connection
-from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.exceptions import ApiClientException, SerializationException
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_model import RequestEnvelope
 from ask_sdk_model.interfaces.connections import SendRequestDirective
-from ask_sdk_model.services import (ApiClientRequest, ApiClientResponse, ApiConfiguration, ServiceClientFactory,
-                                    ServiceException)
+from ask_sdk_model.services import (ApiClient, ApiClientRequest, ApiClientResponse, ApiConfiguration,
+                                    ServiceClientFactory, ServiceException)
 from ask_sdk_model.services.reminder_management import spoken_info
 from ask_sdk_model.ui import AskForPermissionsConsentCard
 
 from skill import deadline as request_deadlines
-from skill.deadline import Deadline, DeadlineSocket
+from skill.deadline import Deadline
 from skill.settings import Settings
 
 log = logging.getLogger("hip_helper.alexa_api")
@@ -92,19 +87,17 @@ class DeadlinePassed(ApiClientException):
     """The transport ran out of the call's time (before sending, or while waiting for the reply)."""
 
 
-class TimeoutApiClient(DefaultApiClient):
+class TimeoutApiClient(ApiClient):
     """An ApiClient whose every call finishes, connect to last body byte, by its deadline.
 
     The deadline is `timeout` from the start of the call, or the request's deadline if sooner
-    (`bound`). requests only bounds each socket read, so a reply trickling in a byte at a time
-    would never time out; `DeadlineSocket` gives every read just what is left instead.
+    (`bound`); skill.alexa_http is the transport that keeps to it.
     Non-HTTPS URLs are refused; transport failures raise ApiClientException, which the service
     clients raise as ServiceException. Messages name the failure, never the URL (it holds ids).
     """
 
     def __init__(self, timeout: float = DEFAULT_TIMEOUT, ca_bundle: str | Path | None = None,
                  budget: float = DEFAULT_BUDGET, deadline: Deadline | None = None):
-        super().__init__()
         self.timeout, self.budget, self.deadline = timeout, budget, deadline
         # requests' `verify`: True trusts the default store; a path trusts only that bundle (a test CA),
         # without touching process-wide settings such as REQUESTS_CA_BUNDLE.
@@ -125,57 +118,9 @@ class TimeoutApiClient(DefaultApiClient):
         deadline = self.deadline.within(self.timeout) if self.deadline else Deadline.after(self.timeout)
         if urlsplit(request.url or "").scheme != "https":
             raise ApiClientException("Requests against non-HTTPS endpoints are not allowed.")
-        headers = self._convert_list_tuples_to_dict(headers_list=request.headers)
-        data = request.body or None
-        if data and "json" in (headers.get("Content-type") or ""):
-            data = json.dumps(data)
-        left = deadline.remaining()
-        if left <= 0:
-            raise DeadlinePassed("no time left to make the call")
-        try:
-            with requests.Session() as session:
-                session.mount("https://", _DeadlineAdapter(deadline))
-                reply = session.request(request.method or "GET", request.url, headers=headers, data=data,
-                                        timeout=left, verify=self.verify)
-                return ApiClientResponse(headers=self._convert_dict_to_list_tuples(reply.headers),
-                                         status_code=reply.status_code, body=reply.text)
-        except requests.RequestException as error:
-            if deadline.remaining() <= 0:
-                raise DeadlinePassed("timed out: the whole reply did not arrive in time") from error
-            raise ApiClientException(_root_cause(error)) from error
-
-
-def _root_cause(error: BaseException) -> str:
-    """The first failure under requests' and urllib3's wrappers, whose messages quote the URL (and its ids)."""
-    while (error.__cause__ or error.__context__) is not None:
-        error = cast(BaseException, error.__cause__ or error.__context__)
-    return f"{type(error).__name__}: {error}"
-
-
-class _DeadlineConnection(urllib3.connection.HTTPSConnection):
-    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._deadline = deadline
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock = cast(Any, DeadlineSocket(self.sock, self._deadline))
-
-
-class _DeadlinePool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _DeadlineConnection
-
-
-class _DeadlineAdapter(requests.adapters.HTTPAdapter):
-    def __init__(self, deadline: Deadline):
-        self._deadline = deadline  # before super().__init__, which builds the pool manager
-        super().__init__()
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        pools = self.poolmanager.pool_classes_by_scheme
-        self.poolmanager.pool_classes_by_scheme = {**pools,
-                                                   "https": functools.partial(_DeadlinePool, deadline=self._deadline)}
+        # Imported on the first call: requests is about 100 ms of a cold start that most requests never use.
+        from skill import alexa_http
+        return alexa_http.send(request, deadline, self.verify)
 
 
 def request_deadline(handler_input: HandlerInput) -> Deadline:

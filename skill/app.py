@@ -95,12 +95,12 @@ def create_app(settings: Settings | None = None, *, verifier: RequestVerifier | 
             request_log.rejected(envelope, 400, error.reason, started)
             return _error(400, f"request verification failed: {error.reason}")
         try:
-            reply = runtime.handle(envelope)
+            reply, text = runtime.answer(envelope)
         except InvalidRequest:
             request_log.rejected(envelope, 400, "not an Alexa request envelope", started)
             return _error(400, "request body is not an Alexa request envelope")
         request_log.handled(envelope, reply, started)
-        return _json_response(reply)
+        return Response(text, mimetype="application/json")
 
     @app.errorhandler(413)
     def too_large(_error_obj) -> Response:

@@ -92,29 +92,34 @@ def check(envelope: object) -> None:
 
 
 def _check_shape(envelope: dict) -> None:
-    """Depth and text in one iterative walk: no recursion for a hostile body to exhaust."""
-    stack: list[tuple[object, int]] = [(envelope, 1)]
-    while stack:
-        value, depth = stack.pop()
+    """Depth and text in one iterative walk, a level at a time: no recursion for a hostile body to
+    exhaust, and no per-value bookkeeping (this runs on every request)."""
+    level: list[object] = [envelope]
+    depth = 0
+    while level:
+        depth += 1
         if depth > MAX_DEPTH:
             raise Refused(f"JSON nested deeper than {MAX_DEPTH} levels")
-        if isinstance(value, dict):
-            for key, item in value.items():
-                _check_text(key)
-                stack.append((item, depth + 1))
-        elif isinstance(value, list):
-            stack.extend((item, depth + 1) for item in value)
-        elif isinstance(value, str):
-            _check_text(value)
+        below: list[object] = []
+        for value in level:
+            if isinstance(value, dict):
+                for key in value:
+                    if not key.isascii():
+                        _check_text(key)
+                below.extend(value.values())
+            elif isinstance(value, list):
+                below.extend(value)
+            elif isinstance(value, str) and not value.isascii():
+                _check_text(value)
+        level = below
 
 
 def _check_text(text: str) -> None:
     # A lone surrogate ("\ud800") parses but can never be encoded, logged or stored.
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            raise Refused("text that is not valid Unicode") from None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Refused("text that is not valid Unicode") from None
 
 
 def _check_fields(envelope: dict) -> None:

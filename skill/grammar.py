@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-import yaml
+from skill.domain import yaml_loader
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "interaction_model" / "source"
 # One layer per locale, source/locales/<locale>.yaml: the locales are the files that exist there.
@@ -231,7 +231,7 @@ def content_prompt(content_dir: Path):
     """Resolve `file.dotted.key` to that content item's `say`, e.g. triage.questions.LOCATION."""
     def text(key: str) -> str:
         file, _, dotted = key.partition(".")
-        node: Any = yaml.safe_load((content_dir / f"{file}.yaml").read_text(encoding="utf-8"))
+        node: Any = yaml_loader.load((content_dir / f"{file}.yaml").read_text(encoding="utf-8"))
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise GrammarError("dialog", key, f"no content item {key!r}")
@@ -255,7 +255,7 @@ def _duplicate_key(sample: str, slot_types: Mapping[str, str]) -> str:
 def _read_sources(directory: Path) -> dict:
     merged: dict[str, Any] = {}
     for path in sorted(directory.glob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        data = yaml_loader.load(path.read_text(encoding="utf-8")) or {}
         for section, value in data.items():
             if isinstance(value, dict):
                 overlap = set(merged.get(section, {})) & set(value)

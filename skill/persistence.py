@@ -8,7 +8,9 @@ Amazon user id, so the raw id is never written anywhere.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -20,6 +22,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from ask_sdk_core.attributes_manager import AbstractPersistenceAdapter
 from ask_sdk_core.exceptions import PersistenceException
@@ -275,39 +278,55 @@ def _plain_number(value: object) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
-class _AllowListedDynamoDbAdapter(AbstractPersistenceAdapter):
-    """The official DynamoDbAdapter plus the allow-list, with the same plain JSON values as SQLite
-    (boto3 reads every number back as Decimal and refuses to write floats)."""
+class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
+    """One item per user in the official ask-sdk DynamoDbAdapter's layout ({"id": user key,
+    "attributes": map}), so a table either of them wrote reads the same in the other, behind the
+    allow-list and with the same plain JSON values as SQLite (DynamoDB reads every number back as
+    Decimal and refuses floats).
 
-    def __init__(self, connect: Callable[[bool], AbstractPersistenceAdapter], allowed: frozenset[str],
-                 create_table: bool, faults: StoreFaults | None = None):
+    It talks to one low-level botocore client, created on first use. The official adapter builds a
+    boto3 resource when its module is imported and another for its caller: about 100 ms of a cold start each.
+    """
+
+    def __init__(self, table_name: str, connect: Callable[[], Any], allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
+                 create_table: bool = False, faults: StoreFaults | None = None):
         # Nothing is contacted here: an endpoint that is down at boot must not stop the app
         # starting, only degrade the requests that need it (with a log line) until it is back.
+        self._table = table_name
         self._connect = connect
         self._allowed = allowed
         self._create_table = create_table
         self._faults = faults or StoreFaults("DynamoDB")
-        self._inner: AbstractPersistenceAdapter | None = None
+        self._client: Any = None
         self._pid = os.getpid()
+        self._lock = threading.Lock()
 
     def get_attributes(self, request_envelope: RequestEnvelope) -> dict[str, object]:
-        with self._store_errors("read"):
-            stored = self._adapter().get_attributes(request_envelope)
-        return json.loads(json.dumps(stored, default=_plain_number))
+        key = _item_key(request_envelope)
+        with self._store_errors("read") as client:
+            item = client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if item is None or ATTRIBUTES_FIELD not in item:
+            return {}
+        return from_attribute_value(item[ATTRIBUTES_FIELD])
 
     def save_attributes(self, request_envelope: RequestEnvelope, attributes: dict[str, object]) -> None:
+        key = _item_key(request_envelope)
         _reject_disallowed(attributes, self._allowed)
-        storable = {name: json.loads(_encode(name, value), parse_float=Decimal)
-                    for name, value in attributes.items()}
-        with self._store_errors("save"):
-            self._adapter().save_attributes(request_envelope, storable)
+        # Through canonical JSON, as for SQLite: only what JSON can hold is stored, floats exactly as written.
+        storable = {name: json.loads(_encode(name, value), parse_float=Decimal) for name, value in attributes.items()}
+        item = {**key, ATTRIBUTES_FIELD: to_attribute_value(storable)}
+        with self._store_errors("save") as client:
+            client.put_item(TableName=self._table, Item=item)
 
     def delete_attributes(self, request_envelope: RequestEnvelope) -> None:
-        with self._store_errors("delete"):
-            self._adapter().delete_attributes(request_envelope)
+        key = _item_key(request_envelope)
+        with self._store_errors("delete") as client:
+            client.delete_item(TableName=self._table, Key=key)
 
     @contextmanager
-    def _store_errors(self, operation: str) -> Iterator[None]:
+    def _store_errors(self, operation: str) -> Iterator[Any]:
+        """The client, unless the request lacks time for a call; botocore failures are logged and
+        raised as a PersistenceException naming the error's type."""
         request = request_deadlines.current()
         if request is not None and request.remaining() < DYNAMODB_WORST_CASE_SECONDS:
             # A call that may not finish inside the request's budget is not started at all.
@@ -315,61 +334,127 @@ class _AllowListedDynamoDbAdapter(AbstractPersistenceAdapter):
             self._faults.record(operation, error)
             raise error
         try:
-            yield
-        except PersistenceException as error:
-            # The official adapter wraps every boto3 failure; the cause names what went wrong.
-            self._faults.record(operation, error.__context__ or error)
+            yield self._shared_client()
+        except _botocore().errors as error:
+            self._faults.record(operation, error)
+            raise PersistenceException(f"DynamoDB could not {operation} preferences: "
+                                       f"{type(error).__name__}: {error}") from error
+
+    def _shared_client(self) -> Any:
+        with self._lock:
+            if self._client is None or self._pid != os.getpid():
+                # botocore pools keep-alive sockets: a forked worker must not share its parent's.
+                client = self._connect()
+                if self._create_table:
+                    _create_table(client, self._table)  # before it is kept, so a failure is tried again
+                self._client, self._pid = client, os.getpid()
+            return self._client
+
+
+ID_FIELD = "id"  # the official adapter's defaults, kept so existing tables stay readable
+ATTRIBUTES_FIELD = "attributes"
+
+
+def _item_key(request_envelope: RequestEnvelope) -> dict[str, dict[str, str]]:
+    return {ID_FIELD: {"S": user_key(request_envelope)}}
+
+
+def _create_table(client: Any, table_name: str) -> None:
+    """For a local endpoint (DynamoDB Local, moto), which starts empty; an existing table is kept."""
+    try:
+        client.create_table(TableName=table_name, BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": ID_FIELD, "AttributeType": "S"}])
+    except _botocore().client_error as error:
+        if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
             raise
 
-    def _adapter(self) -> AbstractPersistenceAdapter:
-        if self._inner is None or self._pid != os.getpid():
-            # boto3 pools keep-alive sockets: a forked worker must not share its parent's.
-            # Creating a table that exists is a no-op, and a failed creation is tried again next time.
-            self._inner = self._connect(self._create_table)
-            self._pid = os.getpid()
-        return self._inner
+
+class _Botocore(NamedTuple):
+    """What the DynamoDB store uses of botocore, imported on the store's first use. Not boto3,
+    whose import adds s3transfer and about 80 ms to a cold start for nothing this store needs."""
+
+    session: Callable[[], Any]
+    config: Callable[..., Any]
+    errors: tuple[type[Exception], ...]
+    client_error: type[Exception]
 
 
-@contextmanager
-def _region_for_import(region: str) -> Iterator[None]:
-    """ask_sdk_dynamodb builds an unused default boto3 resource at import time, which fails
-    unless some region is configured; lend it ours for the import only."""
-    if "AWS_DEFAULT_REGION" in os.environ:
-        yield
-        return
-    os.environ["AWS_DEFAULT_REGION"] = region
+_MISSING_EXTRA = f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
+
+
+@functools.cache
+def _botocore() -> _Botocore:
     try:
-        yield
-    finally:
-        del os.environ["AWS_DEFAULT_REGION"]
+        import botocore.session
+        from botocore.config import Config
+        from botocore.exceptions import BotoCoreError, ClientError
+    except ImportError:
+        raise SettingsError(_MISSING_EXTRA) from None
+    return _Botocore(botocore.session.Session, Config, (BotoCoreError, ClientError), ClientError)
+
+
+def _require_botocore() -> None:
+    """At start-up, without importing it: botocore is over 100 ms of a cold start, and a request
+    that reads no preferences (most of them) never needs it."""
+    try:
+        installed = importlib.util.find_spec("botocore") is not None
+    except ValueError:  # present in sys.modules as None: imports of it are blocked
+        installed = False
+    if not installed:
+        raise SettingsError(_MISSING_EXTRA)
+
+
+def to_attribute_value(value: object) -> dict[str, Any]:
+    """Plain JSON as a DynamoDB attribute value, the way boto3's TypeSerializer writes it."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):  # floats arrive as Decimal: DynamoDB numbers are decimal text
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, list):
+        return {"L": [to_attribute_value(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {key: to_attribute_value(item) for key, item in value.items()}}
+    raise PersistenceException(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def from_attribute_value(attribute: Mapping[str, Any]) -> object:
+    """A DynamoDB attribute value as plain JSON; numbers come back as int or float, not Decimal."""
+    (kind, value), = attribute.items()
+    if kind == "NULL":
+        return None
+    if kind in ("BOOL", "S"):
+        return value
+    if kind == "N":
+        return _plain_number(Decimal(value))
+    if kind == "L":
+        return [from_attribute_value(item) for item in value]
+    if kind == "M":
+        return {key: from_attribute_value(item) for key, item in value.items()}
+    raise PersistenceException(f"stored preferences hold an unexpected DynamoDB {kind}")
 
 
 def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
                      allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
                      create_table: bool = False, faults: StoreFaults | None = None) -> AbstractPersistenceAdapter:
-    """The official ask-sdk DynamoDbAdapter on a boto3 resource that gives up within a second or
-    two, keyed by `user_key`, behind the allow-list. Needs the [dynamodb] extra."""
-    try:
-        import boto3
-        from botocore.config import Config
-        with _region_for_import(region):
-            from ask_sdk_dynamodb.adapter import DynamoDbAdapter
-    except ImportError:
-        raise SettingsError(
-            f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
-        ) from None
-    # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
-    # must fail within a second or two, not after boto3's default minute of timeouts and retries.
-    config = Config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
-                    retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
+    """The DynamoDB store on a botocore client that gives up within a second or two, created on
+    first use. Needs the [dynamodb] extra."""
+    _require_botocore()
 
-    def connect(create: bool) -> AbstractPersistenceAdapter:
-        resource = boto3.session.Session(region_name=region).resource(
-            "dynamodb", endpoint_url=endpoint_url or None, config=config)
-        return DynamoDbAdapter(table_name, create_table=create, partition_keygen=user_key,
-                               dynamodb_resource=resource)
+    def connect() -> Any:
+        boto = _botocore()
+        # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
+        # must fail within a second or two, not after botocore's default minute of timeouts and retries.
+        config = boto.config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
+                             retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
+        return boto.session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url or None,
+                                             config=config)
 
-    return _AllowListedDynamoDbAdapter(connect, allowed, create_table, faults)
+    return DynamoDbPersistenceAdapter(table_name, connect, allowed, create_table, faults)
 
 
 def build_persistence_adapter(settings: Settings) -> AbstractPersistenceAdapter:

@@ -6,6 +6,7 @@ and never the key the store uses). The body may be unverified, so every field is
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -17,6 +18,10 @@ from typing import Any
 from skill.envelope import field
 
 log = logging.getLogger("hip_helper.requests")
+# Built once: json.dumps with any option builds a new encoder on every call.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+# A skill hears from the same users again and again; their pseudonyms are computed once (bounded).
+PSEUDONYM_CACHE = 4096
 
 
 # Alexa's ids, types and intent names fit this; anything else is an unverified body's noise.
@@ -35,10 +40,14 @@ def loggable(value: object) -> str | None:
 class RequestLog:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
+        self._keyed = functools.lru_cache(maxsize=PSEUDONYM_CACHE)(self._keyed_hash)
 
     def pseudonym(self, user_id: object) -> str | None:
         if not isinstance(user_id, str) or not user_id:
             return None
+        return self._keyed(user_id)
+
+    def _keyed_hash(self, user_id: str) -> str:
         return hmac.new(self._secret, user_id.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()[:16]
 
     def handled(self, envelope: dict, reply: dict, started: float) -> None:
@@ -61,4 +70,4 @@ class RequestLog:
             "user": self.pseudonym(field(envelope, "context", "System", "user", "userId")),
             **extra,
         }
-        log.info(json.dumps({k: v for k, v in fields.items() if v is not None}, separators=(",", ":")))
+        log.info(_ENCODE({k: v for k, v in fields.items() if v is not None}))

@@ -173,6 +173,11 @@ class SkillRuntime:
         return cls(build_skill(services, settings, serializer), serializer, services)
 
     def handle(self, envelope: dict) -> dict:
+        return self.answer(envelope)[0]
+
+    def answer(self, envelope: dict) -> tuple[dict, str]:
+        """The reply, and its JSON text as measured against Alexa's limits: the web service sends
+        that text, so the reply is encoded once."""
         try:
             request_envelope = self._serializer.deserialize_envelope(self._checked_session(envelope))
         except SerializationException as error:
@@ -187,7 +192,7 @@ class SkillRuntime:
             return envelope
         return {**envelope, "session": {**session, "attributes": self._schema.load(session["attributes"])}}
 
-    def _within_limits(self, reply: dict) -> dict:
+    def _within_limits(self, reply: dict) -> tuple[dict, str]:
         """Trim what the handlers wrote until the reply is strict JSON within Alexa's limits.
 
         A reply is measured once: under the response limit, the response inside it is too.
@@ -195,8 +200,9 @@ class SkillRuntime:
         attributes = reply.get("sessionAttributes")
         if attributes is not None:
             reply["sessionAttributes"] = attributes = self._schema.load(attributes)
-        if _size(reply) <= MAX_RESPONSE_BYTES:
-            return reply
+        text = strict_json(reply)
+        if len(text.encode("utf-8")) <= MAX_RESPONSE_BYTES:
+            return reply, text
         while attributes and set(attributes) - {VERSION} and _size(reply) > MAX_REPLY_BYTES:
             largest = max((name for name in attributes if name != VERSION), key=lambda name: _size(attributes[name]))
             log.warning("session attribute %s dropped: the reply would exceed Alexa's size limit", largest)
@@ -207,4 +213,4 @@ class SkillRuntime:
             if optional in response and _size(response) > MAX_RESPONSE_BYTES:
                 log.warning("response %s dropped: over Alexa's size limit", optional)
                 del response[optional]
-        return reply
+        return reply, strict_json(reply)

@@ -25,8 +25,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-import certifi
-
 from skill import deadline as request_deadlines
 from skill.deadline import Deadline, DeadlineSocket
 from skill.envelope import field
@@ -198,6 +196,7 @@ def chain_fetcher(*, timeout: float = Settings.cert_fetch_timeout,
 @functools.cache
 def mozilla_roots() -> tuple[x509.Certificate, ...]:
     """certifi's Mozilla CA bundle, parsed once per process."""
+    import certifi  # here: only signature checks need it, and Lambda requests carry no signature
     with warnings.catch_warnings():
         # A few long-lived roots carry non-positive serial numbers; cryptography warns but accepts them.
         warnings.simplefilter("ignore", crypto_utils.CryptographyDeprecationWarning)

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from pki import iso
+from bench import cold
 from skill import lambda_handler
 from skill.verification import VerificationError
 from speech_text import heard
@@ -82,3 +83,17 @@ def test_lambda_bounds_the_request_budget_by_the_time_lambda_has_left(handler, m
     monkeypatch.setattr(lambda_handler, "request_budget", lambda seconds: seen.append(seconds) or real(seconds))
     handler(event(), _Context())
     assert seen == [1.5]
+
+
+@pytest.mark.parametrize("app, reads_store", [("skill", True), ("topic", False)])
+def test_a_cold_lambda_request_loads_neither_requests_nor_cryptography_nor_flask(moto_endpoint, app, reads_store):
+    """A fresh interpreter, as a cold Lambda container: import, one IntentRequest on the DynamoDB store.
+    botocore is loaded only by a request that reads preferences."""
+    cold.create_table(moto_endpoint)
+
+    result = cold.invoke_cold(cold.apps(moto_endpoint)[app])
+
+    modules = set(result["modules"])
+    assert "skill.lambda_handler" in modules
+    assert ("botocore" in modules) is reads_store
+    assert modules.isdisjoint(cold.OFF_THE_LAMBDA_PATH), modules & set(cold.OFF_THE_LAMBDA_PATH)

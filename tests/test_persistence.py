@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from multiprocessing.queues import SimpleQueue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
@@ -30,6 +31,7 @@ from ask_sdk_model import (Application, Context, Device, DialogState, Intent, In
 from ask_sdk_model.interfaces.system import SystemState
 
 from dynamodb_server import free_loopback_port, unresponsive_endpoint
+from skill import persistence
 from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, StoreFaults, build_persistence_adapter,
                                dynamodb_adapter, user_key)
 from skill.settings import Settings, SettingsError
@@ -276,8 +278,7 @@ def test_unknown_store_is_a_settings_error() -> None:
 @pytest.mark.usefixtures("aws_environment")
 def test_missing_dynamodb_extra_is_a_one_line_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
     # The extra is installed here, so its absence is simulated: None in sys.modules makes import fail.
-    monkeypatch.setitem(sys.modules, "ask_sdk_dynamodb", None)
-    monkeypatch.setitem(sys.modules, "ask_sdk_dynamodb.adapter", None)
+    monkeypatch.setitem(sys.modules, "botocore", None)
 
     with pytest.raises(SettingsError, match=r"hip-helper\[dynamodb\]") as missing:
         build_persistence_adapter(Settings(store="dynamodb"))
@@ -467,3 +468,47 @@ def test_dynamodb_is_not_called_when_the_request_has_too_little_time_left() -> N
         Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{free_loopback_port()}"))
     with request_budget(1.0), pytest.raises(PersistenceException, match="deadline"):
         adapter.get_attributes(make_envelope(ALICE))
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_dynamodb_items_read_the_same_by_the_official_adapter_and_ours(moto_endpoint: str) -> None:
+    """Tables the skill wrote with ask-sdk's DynamoDbAdapter stay readable, and the other way round."""
+    import boto3
+    from ask_sdk_dynamodb.adapter import DynamoDbAdapter
+
+    table_name = f"shared-{uuid.uuid4().hex}"
+    ours = dynamodb_adapter(table_name, moto_endpoint, create_table=True)
+    ours.save_attributes(make_envelope(ALICE), PREFERENCES)
+    official = DynamoDbAdapter(table_name, partition_keygen=user_key,
+                               dynamodb_resource=boto3.resource("dynamodb", endpoint_url=moto_endpoint))
+
+    assert json.loads(json.dumps(official.get_attributes(make_envelope(ALICE)), default=float)) == PREFERENCES
+    official.save_attributes(make_envelope(BOB), {"reminders": False})
+    assert ours.get_attributes(make_envelope(BOB)) == {"reminders": False}
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_dynamodb_store_creates_one_client_on_first_use(moto_endpoint: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[str] = []
+    adapter = dynamodb_adapter(f"one-client-{uuid.uuid4().hex}", moto_endpoint, create_table=True)
+    connect = adapter._connect
+    monkeypatch.setattr(adapter, "_connect", lambda: created.append("client") or connect())
+    assert created == []
+
+    adapter.save_attributes(make_envelope(ALICE), {"reminders": True})
+    adapter.get_attributes(make_envelope(ALICE))
+    adapter.delete_attributes(make_envelope(ALICE))
+
+    assert created == ["client"]
+
+
+def test_dynamodb_attribute_values_round_trip_plain_json() -> None:
+    value = {"routine": {"name": "hip_mobility", "step": 3, "hold_seconds": 2.5, "done": [1, None, False]}}
+    stored = persistence.to_attribute_value(json.loads(json.dumps(value), parse_float=Decimal))
+
+    assert stored["M"]["routine"]["M"]["hold_seconds"] == {"N": "2.5"}
+    assert stored["M"]["routine"]["M"]["done"] == {"L": [{"N": "1"}, {"NULL": True}, {"BOOL": False}]}
+    assert as_json(persistence.from_attribute_value(stored)) == as_json(value)
+    with pytest.raises(PersistenceException, match="SS"):
+        persistence.from_attribute_value({"SS": ["a"]})

@@ -5,6 +5,7 @@ request a 200 with a JSON response envelope.
 """
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -35,9 +36,9 @@ class CountingRuntime:
     def __init__(self) -> None:
         self.calls = 0
 
-    def handle(self, envelope: dict) -> dict:
+    def answer(self, envelope: dict) -> tuple[dict, str]:
         self.calls += 1
-        return REPLY
+        return REPLY, json.dumps(REPLY)
 
 
 @pytest.fixture(scope="session")

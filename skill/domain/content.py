@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import yaml
+from skill.domain import yaml_loader
 
 if TYPE_CHECKING:
     from skill.domain.layers import ContentLayers
@@ -161,10 +161,10 @@ def read_yaml(path: Path) -> Any:
     """Parse one content file; syntax errors name the file."""
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml_loader.load(handle)
     except FileNotFoundError:
         raise ContentError(path, "(file)", "missing") from None
-    except yaml.YAMLError as error:
+    except yaml_loader.YAMLError as error:
         raise ContentError(path, "(file)", f"not valid YAML: {error}") from None
 
 
