@@ -74,12 +74,11 @@ def build_model(args: argparse.Namespace) -> int:
     from skill import grammar
 
     settings = Settings.from_env()
-    prompt_text = grammar.content_prompt(settings.content_dir)
     stale = 0
     for locale in args.locale or grammar.locales():
         try:
             source = grammar.load(locale=locale)
-            generated = source.to_model(prompt_text)
+            generated = source.to_model(grammar.content_prompt(settings.content_dir, locale))
         except grammar.GrammarError as error:
             print(f"hip-helper: grammar ({locale}): {error}", file=sys.stderr)
             return 2

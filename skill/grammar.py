@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from skill.domain import yaml_loader
+from skill.domain.layers import ContentLayers
 
 SOURCE_DIR = Path(__file__).resolve().parent.parent / "interaction_model" / "source"
 # One layer per locale, source/locales/<locale>.yaml: the locales are the files that exist there.
@@ -227,11 +228,13 @@ class Grammar:
 PromptText = Any  # Callable[[str], str]: content key -> the words of the prompt
 
 
-def content_prompt(content_dir: Path):
-    """Resolve `file.dotted.key` to that content item's `say`, e.g. triage.questions.LOCATION."""
+def content_prompt(content_dir: Path, locale: str | None = None):
+    """Resolve `file.dotted.key` to that content item's `say` in `locale`'s words, e.g. triage.questions.LOCATION."""
+    layers = ContentLayers(content_dir)
+
     def text(key: str) -> str:
         file, _, dotted = key.partition(".")
-        node: Any = yaml_loader.load((content_dir / f"{file}.yaml").read_text(encoding="utf-8"))
+        node: Any = layers.read(file, locale).data
         for part in dotted.split("."):
             if not isinstance(node, dict) or part not in node:
                 raise GrammarError("dialog", key, f"no content item {key!r}")
@@ -370,7 +373,7 @@ def load(directory: Path = SOURCE_DIR, locale: str = "en-US") -> Grammar:
     layer_path = directory / LOCALES_DIR / f"{locale}.yaml"
     if not layer_path.is_file():
         raise GrammarError(locale, str(layer_path), "no such locale layer")
-    layer = yaml.safe_load(layer_path.read_text(encoding="utf-8")) or {}
+    layer = yaml_loader.load(layer_path.read_text(encoding="utf-8")) or {}
     return parse(apply_layer(_read_sources(directory), layer, f"{LOCALES_DIR}/{layer_path.name}"))
 
 

@@ -18,7 +18,7 @@ LOCALES = grammar.locales()
 
 
 def generated(locale: str = "en-US") -> dict:
-    return grammar.load(locale=locale).to_model(grammar.content_prompt(CONTENT_DIR))
+    return grammar.load(locale=locale).to_model(grammar.content_prompt(CONTENT_DIR, locale))
 
 
 def test_there_is_a_model_for_exactly_the_five_locales() -> None:

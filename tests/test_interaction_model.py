@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+import locales
 from skill import grammar
-from skill.domain.content import Content
 from skill.domain.triage import SLOT_IDS
 from skill.runtime import load_services, request_handlers
 from skill.settings import Settings
@@ -389,21 +389,9 @@ def test_the_skill_is_published_in_exactly_the_model_locales_and_their_countries
     assert publishing["distributionCountries"] == ["US", "CA", "GB", "AU", "IN"]
 
 
-# The emergency number each listing must name. content/guidance.yaml is the source of truth; it has
-# no en-AU or en-IN entry yet (the content side adds them), so those two come from the same research:
-# 000 (healthdirect, https://www.healthdirect.gov.au/what-care-do-i-need) and 112 (https://mp.ners.in/faq.html).
-PENDING_EMERGENCY_NUMBERS = {"en-AU": "000", "en-IN": "112"}
-# What must never reach a listing from another locale: each locale's own number and urgent line.
-FOREIGN_WORDS = {"911": ("en-GB", "en-AU", "en-IN"), "999": ("en-US", "en-CA", "en-AU", "en-IN"),
-                 "000": ("en-US", "en-CA", "en-GB", "en-IN"), "112": ("en-US", "en-CA", "en-GB", "en-AU"),
-                 "NHS": ("en-US", "en-CA", "en-AU", "en-IN"), "811": ("en-US", "en-GB", "en-AU", "en-IN"),
-                 "healthdirect": ("en-US", "en-CA", "en-GB", "en-IN")}
-
-
 def emergency_number(locale: str) -> str:
-    content = Content.load(Settings(dev_mode=True).content_dir)
-    number = content.emergency_number(locale)
-    return PENDING_EMERGENCY_NUMBERS.get(locale, number) if number == content.emergency_number(None) else number
+    """content/guidance.yaml's number for the locale: the one source the listing must agree with."""
+    return locales.services(locale).content.emergency_number(locale)
 
 
 def test_store_description_carries_the_disclaimer_the_local_number_and_no_rescue_claim(locale: str) -> None:
@@ -414,7 +402,7 @@ def test_store_description_carries_the_disclaimer_the_local_number_and_no_rescue
                      "not a substitute for professional medical advice", "call your local emergency number"):
         assert required in description.lower()
     assert f"emergency number ({emergency_number(locale)} in " in description
-    assert [word for word, others in FOREIGN_WORDS.items() if locale in others and word in description] == []
+    assert locales.foreign_marks_in(description, locale) == []
     for claim in ("call for help", "calls for help", "contact emergency services", "life-saving", "lifesaving"):
         assert claim not in description.lower()
 
