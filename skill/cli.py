@@ -75,6 +75,13 @@ def build_model(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env()
     stale = 0
+    answers = grammar.compile_answers()
+    if not args.check:
+        grammar.ANSWERS_FILE.write_text(answers, encoding="utf-8")
+    elif grammar.ANSWERS_FILE.read_text(encoding="utf-8") != answers:
+        stale += 1
+        print(f"hip-helper: {grammar.ANSWERS_FILE.name} differs from its grammar source: run `make model`",
+              file=sys.stderr)
     for locale in args.locale or grammar.locales():
         try:
             source = grammar.load(locale=locale)

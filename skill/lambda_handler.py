@@ -24,7 +24,7 @@ def _service() -> tuple[Settings, RequestVerifier, SkillRuntime]:
     settings = Settings.from_env()
     settings.require_skill_id()
     return (settings, RequestVerifier(skill_id=settings.skill_id, verify_signature=False),
-            SkillRuntime.from_settings(settings))
+            SkillRuntime.from_settings(settings, every_locale=False))
 
 
 def handler(event: dict, context: Any) -> dict:

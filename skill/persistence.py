@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -29,6 +30,7 @@ from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_model import RequestEnvelope
 
 from skill import deadline as request_deadlines
+from skill.dynamodb_http import Credentials, DynamoDbError, DynamoDbHttpClient
 from skill.settings import ENV_PREFIX, Settings, SettingsError
 
 log = logging.getLogger("hip_helper.storage")
@@ -90,7 +92,7 @@ def _is_power_of_ten(count: int) -> bool:
 def _fault_kind(error: BaseException) -> str:
     """The exception type, plus SQLite's or AWS's fixed error code: never its message, which
     can quote a key or a value."""
-    code = getattr(error, "sqlite_errorname", None)
+    code = getattr(error, "sqlite_errorname", None) or getattr(error, "code", None)
     response = getattr(error, "response", None)
     if code is None and isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -284,7 +286,8 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
     allow-list and with the same plain JSON values as SQLite (DynamoDB reads every number back as
     Decimal and refuses floats).
 
-    It talks to one low-level botocore client, created on first use. The official adapter builds a
+    It talks to one low-level client, created on first use: skill.dynamodb_http's where the
+    credentials are in the environment (Lambda), else botocore's. The official adapter builds a
     boto3 resource when its module is imported and another for its caller: about 100 ms of a cold start each.
     """
 
@@ -325,7 +328,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
 
     @contextmanager
     def _store_errors(self, operation: str) -> Iterator[Any]:
-        """The client, unless the request lacks time for a call; botocore failures are logged and
+        """The client, unless the request lacks time for a call; its failures are logged and
         raised as a PersistenceException naming the error's type."""
         request = request_deadlines.current()
         if request is not None and request.remaining() < DYNAMODB_WORST_CASE_SECONDS:
@@ -335,7 +338,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
             raise error
         try:
             yield self._shared_client()
-        except _botocore().errors as error:
+        except _client_failures() as error:
             self._faults.record(operation, error)
             raise PersistenceException(f"DynamoDB could not {operation} preferences: "
                                        f"{type(error).__name__}: {error}") from error
@@ -343,7 +346,7 @@ class DynamoDbPersistenceAdapter(AbstractPersistenceAdapter):
     def _shared_client(self) -> Any:
         with self._lock:
             if self._client is None or self._pid != os.getpid():
-                # botocore pools keep-alive sockets: a forked worker must not share its parent's.
+                # Both clients keep sockets alive: a forked worker must not share its parent's.
                 client = self._connect()
                 if self._create_table:
                     _create_table(client, self._table)  # before it is kept, so a failure is tried again
@@ -359,14 +362,20 @@ def _item_key(request_envelope: RequestEnvelope) -> dict[str, dict[str, str]]:
     return {ID_FIELD: {"S": user_key(request_envelope)}}
 
 
+def _client_failures() -> tuple[type[Exception], ...]:
+    """What either client fails with; botocore's only once it is in use, so naming them never imports it."""
+    return (DynamoDbError, *(_botocore().errors if "botocore" in sys.modules else ()))
+
+
 def _create_table(client: Any, table_name: str) -> None:
     """For a local endpoint (DynamoDB Local, moto), which starts empty; an existing table is kept."""
     try:
         client.create_table(TableName=table_name, BillingMode="PAY_PER_REQUEST",
                             KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
                             AttributeDefinitions=[{"AttributeName": ID_FIELD, "AttributeType": "S"}])
-    except _botocore().client_error as error:
-        if error.response.get("Error", {}).get("Code") != "ResourceInUseException":
+    except _client_failures() as error:
+        code = getattr(error, "code", None) or getattr(error, "response", {}).get("Error", {}).get("Code")
+        if code != "ResourceInUseException":
             raise
 
 
@@ -377,7 +386,6 @@ class _Botocore(NamedTuple):
     session: Callable[[], Any]
     config: Callable[..., Any]
     errors: tuple[type[Exception], ...]
-    client_error: type[Exception]
 
 
 _MISSING_EXTRA = f"{ENV_PREFIX}STORE=dynamodb needs the dynamodb extra: pip install 'hip-helper[dynamodb]'"
@@ -391,7 +399,7 @@ def _botocore() -> _Botocore:
         from botocore.exceptions import BotoCoreError, ClientError
     except ImportError:
         raise SettingsError(_MISSING_EXTRA) from None
-    return _Botocore(botocore.session.Session, Config, (BotoCoreError, ClientError), ClientError)
+    return _Botocore(botocore.session.Session, Config, (BotoCoreError, ClientError))
 
 
 def _require_botocore() -> None:
@@ -441,14 +449,20 @@ def from_attribute_value(attribute: Mapping[str, Any]) -> object:
 def dynamodb_adapter(table_name: str, endpoint_url: str | None, region: str = "us-east-1",
                      allowed: frozenset[str] = ALLOWED_ATTRIBUTES,
                      create_table: bool = False, faults: StoreFaults | None = None) -> AbstractPersistenceAdapter:
-    """The DynamoDB store on a botocore client that gives up within a second or two, created on
-    first use. Needs the [dynamodb] extra."""
-    _require_botocore()
+    """The DynamoDB store on a client that gives up within a second or two, created on first use:
+    the standard-library one where the credentials are in the environment, as on Lambda; else
+    botocore's, with its whole credential chain (needs the [dynamodb] extra)."""
+    credentials = Credentials.from_environment()
+    if credentials is None:
+        _require_botocore()
 
+    # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
+    # must fail within a second or two, not after botocore's default minute of timeouts and retries.
     def connect() -> Any:
+        if credentials is not None:
+            return DynamoDbHttpClient(credentials, region, endpoint_url, timeout=DYNAMODB_CALL_TIMEOUT,
+                                      attempts=DYNAMODB_ATTEMPTS)
         boto = _botocore()
-        # Alexa allows about 8 s per request, and single-item calls take milliseconds: a dead store
-        # must fail within a second or two, not after botocore's default minute of timeouts and retries.
         config = boto.config(connect_timeout=DYNAMODB_CALL_TIMEOUT, read_timeout=DYNAMODB_CALL_TIMEOUT,
                              retries={"total_max_attempts": DYNAMODB_ATTEMPTS, "mode": "standard"})
         return boto.session().create_client("dynamodb", region_name=region, endpoint_url=endpoint_url or None,

@@ -6,6 +6,8 @@ first whose predicate matches wins, so safety comes first and the catch-all come
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
 from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.skill import CustomSkill
@@ -13,7 +15,7 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa_api import TimeoutApiClient
 from skill.domain.content import Content
-from skill.domain.layers import ContentLayers, layer_chain
+from skill.domain.layers import ContentLayers
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
 from skill.domain.routines import Routines
@@ -95,40 +97,50 @@ def request_handlers(services: ServicesByLocale) -> list[Handler]:
     ]
 
 
-def load_services(settings: Settings) -> ServicesByLocale:
-    """Load and validate all content once, in every locale layer; a broken file stops start-up here.
+def load_services(settings: Settings, *, every_locale: bool = True) -> ServicesByLocale:
+    """Load and validate all content once; a broken file stops start-up here.
 
-    A file no layer changes is read and checked once, and its domain object shared by every locale.
+    `every_locale` builds every layer chain now (the web service, where start-up time is free);
+    without it, as on Lambda, where a cold start is paid by a waiting user, the default layer is
+    built now and each other chain on its locale's first request. CI builds every chain.
     """
-    layers = ContentLayers(settings.content_dir)
-    apl_documents = {name: PlainJson(document) for name, document in load_documents(settings.content_dir / "apl").items()}
-    chains = {()} | {tuple(layer for layer in layer_chain(name) if layer in layers.layers()) for name in layers.layers()}
-    default: dict[str, object] = {}
+    loader = _ServicesLoader(settings.content_dir)
+    return ServicesByLocale(loader.build, loader.layer_names, every_locale=every_locale)
 
-    def domain(kind: type, name: str, chain: tuple[str, ...]) -> object:
-        """`kind` parsed from `name`.yaml as the chain's last layer reads it, or the default's when unchanged."""
+
+class _ServicesLoader:
+    """Builds one layer chain's Services. A file no layer of the chain changes is read and checked
+    once, and its domain object shared with the default's."""
+
+    def __init__(self, content_dir: Path):
+        self._content_dir = content_dir
+        self._layers = ContentLayers(content_dir)
+        self.layer_names = frozenset(self._layers.layers())
+        self._apl_documents = {name: PlainJson(document) for name, document in load_documents(content_dir / "apl").items()}
+        self._default: dict[str, object] = {}
+
+    def build(self, chain: tuple[str, ...]) -> Services:
         locale = chain[-1] if chain else None
-        if chain and not layers.has_layer(name, locale):
-            return default[name]
-        layered = layers.read(name, locale)
-        parsed = kind.parse(layered.path, layered.data)
-        if not chain:
-            default[name] = parsed
-        return parsed
-
-    by_chain = {}
-    for chain in sorted(chains, key=len):   # the default first, so the others can share its objects
-        content = Content.load(settings.content_dir, chain[-1] if chain else None, layers)
-        by_chain[chain] = Services(
+        content = Content.load(self._content_dir, locale, self._layers)
+        return Services(
             content=content,
             composer=SpeechComposer(content),
-            triage=domain(TriageEngine, "triage", chain),
-            red_flags=domain(RedFlagTerms, "red_flags", chain),
-            routines=domain(Routines, "stretches", chain),
-            reminder_words=domain(ReminderWords, "reminders", chain),
-            apl_documents=apl_documents,
+            triage=self._domain(TriageEngine, "triage", locale),
+            red_flags=self._domain(RedFlagTerms, "red_flags", locale),
+            routines=self._domain(Routines, "stretches", locale),
+            reminder_words=self._domain(ReminderWords, "reminders", locale),
+            apl_documents=self._apl_documents,
         )
-    return ServicesByLocale(by_chain, frozenset(layers.layers()))
+
+    def _domain(self, kind: Any, name: str, locale: str | None) -> Any:
+        """`kind` parsed from `name`.yaml as `locale` reads it, or the default's when no layer changes it."""
+        if locale is not None and not self._layers.has_layer(name, locale):
+            return self._default[name]
+        layered = self._layers.read(name, locale)
+        parsed = kind.parse(layered.path, layered.data)
+        if locale is None:
+            self._default[name] = parsed
+        return parsed
 
 
 def build_skill(services: ServicesByLocale, settings: Settings, serializer: FastSerializer) -> CustomSkill:
@@ -167,9 +179,9 @@ class SkillRuntime:
         self._schema = session_schema(services)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "SkillRuntime":
+    def from_settings(cls, settings: Settings, *, every_locale: bool = True) -> "SkillRuntime":
         serializer = FastSerializer()
-        services = load_services(settings)
+        services = load_services(settings, every_locale=every_locale)
         return cls(build_skill(services, settings, serializer), serializer, services)
 
     def handle(self, envelope: dict) -> dict:

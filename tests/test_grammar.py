@@ -92,6 +92,11 @@ def test_dialog_prompts_are_the_content_wording() -> None:
     assert prompts["Elicit.Slot.DescribePainIntent.location"] == triage["LOCATION"]
 
 
+def test_the_compiled_answers_are_what_the_source_says() -> None:
+    """The skill reads the triage's answer ids from this compiled file at start-up; a stale one fails here."""
+    assert grammar.ANSWERS_FILE.read_text(encoding="utf-8") == grammar.compile_answers()
+
+
 def test_slot_ids_and_the_slot_carrying_intents() -> None:
     ids = grammar.slot_ids()
     assert ids["yes_no"] == ("YES", "NO", "UNSURE")

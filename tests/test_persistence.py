@@ -30,7 +30,7 @@ from ask_sdk_model import (Application, Context, Device, DialogState, Intent, In
                            IntentRequest, RequestEnvelope, Session, SupportedInterfaces, User)
 from ask_sdk_model.interfaces.system import SystemState
 
-from dynamodb_server import free_loopback_port, unresponsive_endpoint
+from dynamodb_server import dummy_aws_environment, free_loopback_port, unresponsive_endpoint
 from skill import persistence
 from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, StoreFaults, build_persistence_adapter,
                                dynamodb_adapter, user_key)
@@ -277,13 +277,30 @@ def test_unknown_store_is_a_settings_error() -> None:
 
 @pytest.mark.usefixtures("aws_environment")
 def test_missing_dynamodb_extra_is_a_one_line_settings_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without credentials in the environment the store needs botocore's credential chain."""
     # The extra is installed here, so its absence is simulated: None in sys.modules makes import fail.
     monkeypatch.setitem(sys.modules, "botocore", None)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
 
     with pytest.raises(SettingsError, match=r"hip-helper\[dynamodb\]") as missing:
         build_persistence_adapter(Settings(store="dynamodb"))
 
     assert "\n" not in str(missing.value)
+
+
+def test_with_credentials_in_the_environment_dynamodb_needs_no_botocore(monkeypatch: pytest.MonkeyPatch,
+                                                                          moto_endpoint: str) -> None:
+    """As on Lambda: the standard-library client signs with the environment's credentials."""
+    for name, value in dummy_aws_environment().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setitem(sys.modules, "botocore", None)
+    adapter = dynamodb_adapter(f"no-botocore-{uuid.uuid4().hex}", moto_endpoint, create_table=True)
+
+    adapter.save_attributes(make_envelope(ALICE), {"routine": {"id": "hips", "step": 2}})
+
+    assert adapter.get_attributes(make_envelope(ALICE)) == {"routine": {"id": "hips", "step": 2}}
+    adapter.delete_attributes(make_envelope(ALICE))
+    assert adapter.get_attributes(make_envelope(ALICE)) == {}
 
 
 # --- SQLite only -------------------------------------------------------------------------
@@ -456,12 +473,12 @@ def test_dynamodb_endpoint_that_is_down_is_not_contacted_at_construction() -> No
 
     adapter = build_persistence_adapter(settings)
 
-    with pytest.raises(PersistenceException, match="EndpointConnectionError"):
+    with pytest.raises(PersistenceException, match="ConnectionError"):
         adapter.get_attributes(make_envelope(ALICE))
 
 
 def test_dynamodb_is_not_called_when_the_request_has_too_little_time_left() -> None:
-    """Without the guard this reaches the (closed) endpoint and fails with EndpointConnectionError."""
+    """Without the guard this reaches the (closed) endpoint and fails with a ConnectionError."""
     from skill.deadline import request_budget
 
     adapter = build_persistence_adapter(

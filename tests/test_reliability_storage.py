@@ -196,7 +196,7 @@ def test_dynamodb_down_at_boot_starts_and_answers_with_defaults(signer, storage_
     assert all(heard(reply).startswith(WELCOME) for reply in replies)
     assert heard(topic)
     assert storage_lines(storage_log) == [
-        "DynamoDB preferences store: read failed with EndpointConnectionError (1 so far)"]
+        "DynamoDB preferences store: read failed with DynamoDbError (ConnectionError) (1 so far)"]
     assert_nothing_leaked(storage_log, *users)
 
 
@@ -215,5 +215,5 @@ def test_dynamodb_stopping_mid_session_degrades_to_defaults_and_logs_once(signer
     # Preferences read as defaults while the store is down: the long welcome again, no error.
     assert all(heard(reply).startswith(WELCOME) for reply in replies)
     assert storage_lines(storage_log) == [
-        "DynamoDB preferences store: read failed with EndpointConnectionError (1 so far)"]
+        "DynamoDB preferences store: read failed with DynamoDbError (ConnectionError) (1 so far)"]
     assert_nothing_leaked(storage_log, returning)

@@ -6,8 +6,9 @@ guidance, escaping, limits and end-of-session rules hold for every handler alike
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ask_sdk_core.exceptions import PersistenceException
 from ask_sdk_core.handler_input import HandlerInput
@@ -75,18 +76,36 @@ class Services:
 
 class ServicesByLocale:
     """Each content layer chain's Services (skill.domain.layers): a request gets its locale's, and a
-    locale no layer covers gets the default layer's, with its own emergency number."""
+    locale no layer covers gets the default layer's, with its own emergency number. The default is
+    built first (the others share its unchanged parts); the others now or on first use."""
 
-    def __init__(self, by_chain: dict[tuple[str, ...], Services], layers: frozenset[str]):
-        self._by_chain = by_chain
+    def __init__(self, build: Callable[[tuple[str, ...]], Services], layers: frozenset[str], *, every_locale: bool):
+        self._build = build
         self._layers = layers
+        self._lock = threading.Lock()
+        self._by_chain = {(): build(())}
+        if every_locale:
+            for layer in sorted(layers, key=len):
+                self._chain_services(self._chain(layer))
 
     @property
     def default(self) -> Services:
         return self._by_chain[()]
 
     def for_locale(self, locale: str | None) -> Services:
-        return self._by_chain[tuple(layer for layer in layer_chain(locale) if layer in self._layers)]
+        return self._chain_services(self._chain(locale))
+
+    def _chain(self, locale: str | None) -> tuple[str, ...]:
+        """Only the layers that exist: a request can name any locale, and must not grow this cache."""
+        return tuple(layer for layer in layer_chain(locale) if layer in self._layers)
+
+    def _chain_services(self, chain: tuple[str, ...]) -> Services:
+        services = self._by_chain.get(chain)
+        if services is None:
+            with self._lock:
+                services = self._by_chain.get(chain) or self._build(chain)
+                self._by_chain[chain] = services
+        return services
 
 
 class Preferences:
