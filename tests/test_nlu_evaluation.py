@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+import locales
+
 from skill.cli import main as hip_helper
-from skill.domain.content import Content
-from skill.domain.triage import TriageEngine
 from skill.settings import DEV_SKILL_ID, PROJECT_ROOT, Settings
 from skill.simulator.engine import Simulator
 from skill.simulator.envelopes import DeviceProfile
@@ -135,13 +135,9 @@ def test_the_statistical_second_opinion_runs_and_reports(annotations, model, fig
 
 
 def _emergency_advice(locale: str = "en-US") -> list[str]:
-    """The emergency outcomes' words as the user hears them in `locale`, read from content."""
-    settings = Settings()
-    engine = TriageEngine.load(settings.content_dir / "triage.yaml")
-    number = Content.load(settings.content_dir).emergency_number(locale)
-    kinds = ("injury", "infection", "nerve")
-    return [" ".join(engine.red_flag(kind).outcome.text.replace("{emergency_number}", number).split())
-            for kind in kinds]
+    """The emergency outcomes' words as the user hears them in `locale`, read from its content layers."""
+    engine = locales.services(locale).triage
+    return [locales.spoken(engine.red_flag(kind).outcome.text, locale) for kind in ("injury", "infection", "nerve")]
 
 
 @pytest.fixture(scope="module")
