@@ -108,14 +108,15 @@ class DynamoDbHttpClient:
 
     def _call(self, operation: str, request: Mapping[str, Any]) -> dict[str, Any]:
         body = json.dumps(request, separators=(",", ":")).encode("utf-8")
-        for attempt in range(1, self._attempts + 1):
+        attempt = 1
+        while True:
             try:
                 return self._send(operation, body)
             except DynamoDbError as error:
-                if attempt == self._attempts or error.code not in RETRYABLE_CODES:
+                if attempt >= self._attempts or error.code not in RETRYABLE_CODES:
                     raise
-                time.sleep(0.02 * attempt)
-        raise AssertionError("unreachable: the last attempt returns or raises")
+            time.sleep(0.02 * attempt)
+            attempt += 1
 
     def _send(self, operation: str, body: bytes) -> dict[str, Any]:
         headers = sign(self._credentials, self._region, self._host, TARGET_PREFIX + operation, body,

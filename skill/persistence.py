@@ -89,13 +89,18 @@ def _is_power_of_ten(count: int) -> bool:
     return count == 10 ** (len(str(count)) - 1)
 
 
-def _fault_kind(error: BaseException) -> str:
-    """The exception type, plus SQLite's or AWS's fixed error code: never its message, which
-    can quote a key or a value."""
+def _error_code(error: BaseException) -> str | None:
+    """SQLite's or DynamoDB's fixed error code (from either client), if the error carries one."""
     code = getattr(error, "sqlite_errorname", None) or getattr(error, "code", None)
     response = getattr(error, "response", None)
     if code is None and isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
+    return code
+
+
+def _fault_kind(error: BaseException) -> str:
+    """The exception type, plus its fixed error code: never its message, which can quote a key or a value."""
+    code = _error_code(error)
     return f"{type(error).__name__} ({code})" if code else type(error).__name__
 
 
@@ -364,7 +369,7 @@ def _item_key(request_envelope: RequestEnvelope) -> dict[str, dict[str, str]]:
 
 def _client_failures() -> tuple[type[Exception], ...]:
     """What either client fails with; botocore's only once it is in use, so naming them never imports it."""
-    return (DynamoDbError, *(_botocore().errors if "botocore" in sys.modules else ()))
+    return (DynamoDbError, *(_botocore().errors if sys.modules.get("botocore") is not None else ()))
 
 
 def _create_table(client: Any, table_name: str) -> None:
@@ -374,8 +379,7 @@ def _create_table(client: Any, table_name: str) -> None:
                             KeySchema=[{"AttributeName": ID_FIELD, "KeyType": "HASH"}],
                             AttributeDefinitions=[{"AttributeName": ID_FIELD, "AttributeType": "S"}])
     except _client_failures() as error:
-        code = getattr(error, "code", None) or getattr(error, "response", {}).get("Error", {}).get("Code")
-        if code != "ResourceInUseException":
+        if _error_code(error) != "ResourceInUseException":
             raise
 
 

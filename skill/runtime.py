@@ -14,7 +14,7 @@ from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
 
 from skill.alexa_api import TimeoutApiClient
-from skill.domain.content import Content
+from skill.domain.content import Content, FromContentFile
 from skill.domain.layers import ContentLayers
 from skill.domain.red_flags import RedFlagTerms
 from skill.domain.reminders import ReminderWords
@@ -132,7 +132,7 @@ class _ServicesLoader:
             apl_documents=self._apl_documents,
         )
 
-    def _domain(self, kind: Any, name: str, locale: str | None) -> Any:
+    def _domain(self, kind: type[FromContentFile], name: str, locale: str | None) -> Any:
         """`kind` parsed from `name`.yaml as `locale` reads it, or the default's when no layer changes it."""
         if locale is not None and not self._layers.has_layer(name, locale):
             return self._default[name]

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import locales
-from skill.domain.content import Content, ContentError, local_source_ids
+from skill.domain.content import Content, ContentError, local_source_ids, read_yaml
 from skill.domain.layers import ContentLayers, layer_chain
 from skill.domain.reminders import ReminderWords, plan_reminder
 from skill.settings import PROJECT_ROOT
@@ -99,6 +99,7 @@ def test_a_locale_layer_wins_over_the_language_layer_which_wins_over_the_default
     ({"answers": {"see_doctor": "See your GP."}}, "give its new 'say'"),
     ({"guidance": {"full": {"say": "Call {emergency_number}.", "source": {"supplementary": ["L99"]}}}},
      "does not record"),
+    ({"guidance": {"emergency_numbers": {"en-GB": {"sources": []}}}}, "needs a number and its sources"),
 ])
 def test_a_layer_changes_only_words_that_exist(tmp_path, layer, problem):
     from skill.runtime import load_services
@@ -117,7 +118,7 @@ def test_each_locale_has_its_emergency_number_and_urgent_line_with_sources(local
     assert places.urgent_care.get(locale) == URGENT_CARE.get(locale)
     guidance = yaml.safe_load((CONTENT_DIR / "guidance.yaml").read_text(encoding="utf-8"))
     cited = guidance["emergency_numbers"][locale]["sources"] + guidance["urgent_care"].get(locale, {}).get("sources", [])
-    assert cited and set(cited) - {s for s in cited if s.startswith("S")} <= local_source_ids(CONTENT_DIR / "sources.yaml")
+    assert cited and set(cited) - {s for s in cited if s.startswith("S")} <= local_source_ids(CONTENT_DIR / "sources.yaml", read_yaml(CONTENT_DIR / "sources.yaml"))
     # The first response of a session names the urgent service where there is one, else a doctor.
     first = locales.guidance_heard(locale, full=True, urgency="self_care")
     assert URGENT_CARE.get(locale, "doctor") in first
@@ -141,7 +142,7 @@ def _form(form: str) -> dict[str, object]:
 
 
 def test_every_local_source_cited_anywhere_in_content_is_recorded():
-    known = local_source_ids(CONTENT_DIR / "sources.yaml")
+    known = local_source_ids(CONTENT_DIR / "sources.yaml", read_yaml(CONTENT_DIR / "sources.yaml"))
     cited = {match for path in CONTENT_DIR.rglob("*.yaml") if path.name != "sources.yaml"
              for match in re.findall(r"\bL\d+\b", path.read_text(encoding="utf-8"))}
     assert cited and cited <= known

@@ -168,9 +168,21 @@ def read_yaml(path: Path) -> Any:
         raise ContentError(path, "(file)", f"not valid YAML: {error}") from None
 
 
-def local_source_ids(path: Path) -> frozenset[str]:
+class FromContentFile:
+    """A domain object built from one content file: `parse` takes the file's data (as a locale's
+    layers laid it out, skill.domain.layers), `load` reads the default layer's file itself."""
+
+    @classmethod
+    def parse(cls, path: Path, data: Any) -> Any:
+        raise NotImplementedError
+
+    @classmethod
+    def load(cls, path: Path) -> Any:
+        return cls.parse(path, read_yaml(path))
+
+
+def local_source_ids(path: Path, data: Any) -> frozenset[str]:
     """The L ids content/sources.yaml records; each needs a title, a URL and what it confirms."""
-    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ContentError(path, "(file)", "must map source ids to sources")
     for source_id, source in data.items():
@@ -217,7 +229,7 @@ class Places:
             raise ContentError(path, "emergency_numbers", "needs a locale map, urgent_care and fallback_emergency_number")
         for group, entries, field in (("emergency_numbers", numbers, "number"), ("urgent_care", urgent, "name")):
             for locale, entry in entries.items():
-                if not isinstance(entry, dict) or not isinstance(entry.get(field), str):
+                if not isinstance(entry, dict) or not isinstance(entry.get(field), str) or not entry.get("sources"):
                     raise ContentError(path, f"{group}.{locale}", f"needs a {field} and its sources")
                 check_source_ids(path, f"{group}.{locale}.sources", entry.get("sources"), known_sources)
         return cls(numbers={locale: Emergency(entry["number"], entry.get("said")) for locale, entry in numbers.items()},
@@ -241,7 +253,8 @@ class Content:
         """Every spoken item as `locale` says it: the default layer with that locale's layers over it."""
         from skill.domain.layers import ContentLayers  # layers reads files with this module's reader
         layers = layers or ContentLayers(directory)
-        known_sources = local_source_ids(directory / SOURCES_FILE)
+        sources = layers.read(SOURCES_FILE.removesuffix(".yaml"))
+        known_sources = local_source_ids(sources.path, sources.data)
         items: dict[str, Item] = {}
         places: Places | None = None
         for name in cls.FILES:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skill.domain.content import ContentError, SOURCE_ID, read_yaml
+from skill.domain.content import SOURCE_ID, ContentError, FromContentFile
 from skill.domain.triage import RED_FLAG_KINDS
 
 # Contractions as the matcher expands them ("can't" -> "can not"); "'s" only for "it's", "that's"...
@@ -41,17 +41,13 @@ class _Hit:
     kind: str
 
 
-class RedFlagTerms:
+class RedFlagTerms(FromContentFile):
     def __init__(self, kinds: Mapping[str, re.Pattern[str]], precedence: tuple[str, ...],
                  clause_breaks: re.Pattern[str], negated_before: re.Pattern[str]):
         self._kinds = kinds
         self._precedence = precedence
         self._clause_breaks = clause_breaks
         self._negated_before = negated_before
-
-    @classmethod
-    def load(cls, path: Path) -> RedFlagTerms:
-        return cls.parse(path, read_yaml(path))
 
     @classmethod
     def parse(cls, path: Path, raw: Any) -> RedFlagTerms:

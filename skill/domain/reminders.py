@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from skill.domain.content import PLACEHOLDER, ContentError, read_yaml
+from skill.domain.content import PLACEHOLDER, ContentError, FromContentFile
 
 RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 PART_CODES = ("MO", "AF", "EV", "NI")
@@ -55,7 +55,7 @@ _SEARCH_DAYS = 8
 
 
 @dataclass(frozen=True)
-class ReminderWords:
+class ReminderWords(FromContentFile):
     """content/reminders.yaml `words`: what dates and times are said with, and the day words heard."""
 
     weekdays: tuple[str, ...]
@@ -65,10 +65,6 @@ class ReminderWords:
     heard: dict[str, frozenset[str]]               # "today", "tomorrow", "one_off" -> lower-case words
     heard_parts: dict[str, str]                    # lower-case word -> part-of-day code
     time_zone: str | None                          # used when the device's is unknown: one-zone countries only
-
-    @classmethod
-    def load(cls, path: Path) -> ReminderWords:
-        return cls.parse(path, read_yaml(path))
 
     @classmethod
     def parse(cls, path: Path, data: Any) -> ReminderWords:
@@ -89,12 +85,13 @@ class ReminderWords:
 
 
 def _time_zone(path: Path, raw: dict) -> str | None:
-    name = raw.get("time_zone", False)
-    if name is None:
+    """The default time zone: given in every layer, null where the country has more than one."""
+    name = raw.get("time_zone")
+    if name is None and "time_zone" in raw:
         return None
     try:
-        ZoneInfo(name if isinstance(name, str) else "")
-    except (ZoneInfoNotFoundError, ValueError):
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
         raise ContentError(path, "words.time_zone", "is an IANA time zone (Europe/London) or null") from None
     return name
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skill.domain.content import KNOWN_PLACEHOLDERS, ContentError, Item, Line, read_yaml, validate_item
+from skill.domain.content import KNOWN_PLACEHOLDERS, ContentError, FromContentFile, Item, Line, validate_item
 from skill.domain.speech import Part, Pause
 
 # Time to get into position (or change sides) before a hold starts.
@@ -77,7 +77,7 @@ class Routine:
     stretches: tuple[Stretch, ...]
 
 
-class Routines:
+class Routines(FromContentFile):
     """Every routine of stretches.yaml, plus the cues and navigation prompts spoken around them."""
 
     def __init__(self, safety: str, routines: dict[str, Routine], slots: dict[str, str], default_routine: str,
@@ -92,10 +92,6 @@ class Routines:
         for routine in routines:    # a routine's intro is said with the safety line and how it works
             self._texts[self._intro_key(routine)] = " ".join(
                 (safety, routines[routine].intro, prompts["how_it_works"]))
-
-    @classmethod
-    def load(cls, path: Path) -> "Routines":
-        return cls.parse(path, read_yaml(path))
 
     @classmethod
     def parse(cls, path: Path, data: Any) -> "Routines":

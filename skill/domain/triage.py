@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from skill.domain.content import ContentError, Line, read_yaml, validate_item
+from skill.domain.content import ContentError, FromContentFile, Line, validate_item
 from skill.grammar import slot_ids as _grammar_slot_ids
 
 MAX_QUESTIONS = 5
@@ -126,16 +126,12 @@ class _Table:
     session_facts: Mapping[str, Mapping[str, frozenset[str]]]
 
 
-class TriageEngine:
+class TriageEngine(FromContentFile):
     def __init__(self, table: _Table):
         self._table = table
         self._owner_of = {answer: question_id for question_id, node in table.questions.items()
                           for answer in node.routes if answer not in CURRENT_ONLY}
         self._lines, self._urgencies = self._every_line()
-
-    @classmethod
-    def load(cls, path: Path) -> TriageEngine:
-        return cls.parse(path, read_yaml(path))
 
     @classmethod
     def parse(cls, path: Path, data: Any) -> TriageEngine:
