@@ -32,6 +32,8 @@ def load_test_module(name: str) -> ModuleType:
     module_name = f"hip_helper_test_{name}"
     if module_name in sys.modules:
         return sys.modules[module_name]
+    if str(TESTS) not in sys.path:
+        sys.path.append(str(TESTS))  # for the test helpers' imports of each other (ports)
     spec = importlib.util.spec_from_file_location(module_name, TESTS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is being built

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import http.client
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.apps import load_test_module
 from skill.settings import PROJECT_ROOT
 
 HOST = "127.0.0.1"
@@ -18,12 +18,6 @@ GUNICORN_OPTIONS = ("--workers", "2", "--worker-class", "sync", "--preload",
                     "--timeout", "30", "--graceful-timeout", "5", "--log-level", "warning")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
 
 
 def _healthy(port: int) -> bool:
@@ -45,7 +39,7 @@ class GunicornServer:
     def __init__(self, name: str, app_spec: str, log_dir: Path) -> None:
         self.name = name
         self.app_spec = app_spec  # "module:factory(literal args)", which gunicorn evaluates
-        self.port = _free_port()
+        self.port = load_test_module("ports").listen_port()
         self.log_path = log_dir / f"gunicorn-{name.replace(' ', '-')}.log"
         self._process: subprocess.Popen | None = None
 

@@ -20,21 +20,16 @@ from types import TracebackType
 
 import pytest
 
+from ports import listen_port
+
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_SECONDS = 60.0
 STOP_TIMEOUT_SECONDS = 10.0
 
 
-def free_loopback_port() -> int:
-    """A port nothing listens on right now (the OS picks it; it stays closed unless reused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
 class MotoServer:
     def __init__(self) -> None:
-        self.port = free_loopback_port()
+        self.port = listen_port()
         self.endpoint_url = f"http://{HOST}:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
         # moto logs every request; a file (not a pipe nobody reads) can never fill up and block it.

@@ -38,7 +38,8 @@ from pki import SKILL_ID, CertHost, build_signer
 from skill.app import MAX_BODY_BYTES
 from skill.settings import DEV_SKILL_ID, Settings
 from speech_text import heard
-from test_serving import environment, free_port, wait_for_health
+from ports import listen_port
+from test_serving import environment, wait_for_health
 
 # Debian puts it in /usr/sbin, which is not on every PATH.
 NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")
@@ -181,7 +182,7 @@ def require_nginx() -> None:
 
 def start_stack(tmp_path: Path, **gunicorn_options) -> Stack:
     require_nginx()
-    gunicorn_port, nginx_port = free_port(), free_port()
+    gunicorn_port, nginx_port = listen_port(), listen_port()
     gunicorn = start_gunicorn(tmp_path, gunicorn_port, **gunicorn_options)
     try:
         nginx, tls = start_nginx(tmp_path, nginx_port, gunicorn_port)

@@ -30,7 +30,8 @@ from ask_sdk_model import (Application, Context, Device, DialogState, Intent, In
                            IntentRequest, RequestEnvelope, Session, SupportedInterfaces, User)
 from ask_sdk_model.interfaces.system import SystemState
 
-from dynamodb_server import dummy_aws_environment, free_loopback_port, unresponsive_endpoint
+from dynamodb_server import dummy_aws_environment, unresponsive_endpoint
+from ports import listen_port
 from skill import persistence
 from skill.persistence import (ALLOWED_ATTRIBUTES, SqlitePersistenceAdapter, StoreFaults, build_persistence_adapter,
                                dynamodb_adapter, user_key)
@@ -108,7 +109,7 @@ def _dynamodb_store(endpoint_url: str) -> StoreUnderTest:
         make_adapter=lambda allowed=ALLOWED_ATTRIBUTES: dynamodb_adapter(
             table_name, endpoint_url, allowed=allowed, create_table=True),
         dump=dump,
-        make_unavailable_adapter=lambda: dynamodb_adapter(table_name, f"http://127.0.0.1:{free_loopback_port()}"),
+        make_unavailable_adapter=lambda: dynamodb_adapter(table_name, f"http://127.0.0.1:{listen_port()}"),
     )
 
 
@@ -469,7 +470,7 @@ def test_only_development_mode_logs_the_exception_message(caplog: pytest.LogCapt
 
 @pytest.mark.usefixtures("aws_environment")
 def test_dynamodb_endpoint_that_is_down_is_not_contacted_at_construction() -> None:
-    settings = Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{free_loopback_port()}")
+    settings = Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{listen_port()}")
 
     adapter = build_persistence_adapter(settings)
 
@@ -482,7 +483,7 @@ def test_dynamodb_is_not_called_when_the_request_has_too_little_time_left() -> N
     from skill.deadline import request_budget
 
     adapter = build_persistence_adapter(
-        Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{free_loopback_port()}"))
+        Settings(store="dynamodb", dynamodb_endpoint=f"http://127.0.0.1:{listen_port()}"))
     with request_budget(1.0), pytest.raises(PersistenceException, match="deadline"):
         adapter.get_attributes(make_envelope(ALICE))
 

@@ -21,7 +21,8 @@ import yaml
 
 from alexa_requests import AlexaSession
 from conftest import SKILL_ID
-from dynamodb_server import MotoServer, free_loopback_port
+from dynamodb_server import MotoServer
+from ports import listen_port
 from pki import CertHost
 from skill.app import create_app
 from skill.persistence import SqlitePersistenceAdapter
@@ -186,7 +187,7 @@ def dynamodb_settings(endpoint_url: str) -> Settings:
 
 @pytest.mark.usefixtures("aws_environment")
 def test_dynamodb_down_at_boot_starts_and_answers_with_defaults(signer, storage_log) -> None:
-    app, _ = build(signer, dynamodb_settings(f"http://127.0.0.1:{free_loopback_port()}"))
+    app, _ = build(signer, dynamodb_settings(f"http://127.0.0.1:{listen_port()}"))
     assert storage_lines(storage_log) == []  # nothing contacted while starting
 
     users = [device(app, signer) for _ in range(3)]

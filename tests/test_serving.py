@@ -1,7 +1,6 @@
 """The skill as a new user and an operator meet it: real processes, real HTTP, real gunicorn."""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from ports import listen_port
+
 HIP_HELPER = [sys.executable, "-m", "skill"]
 SKILL_ID = "amzn1.ask.skill.serving-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def environment(tmp_path: Path, **values: str) -> dict:
@@ -55,7 +50,7 @@ def server(tmp_path):
     started = []
 
     def start(args: list[str], **env: str) -> tuple[subprocess.Popen, int]:
-        port = free_port()
+        port = listen_port()
         process = subprocess.Popen(HIP_HELPER + args + ["--port", str(port)], env=environment(tmp_path, **env),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         started.append(process)
@@ -99,7 +94,7 @@ def test_development_server_talks_to_the_simulator_over_http(server, tmp_path):
 
 
 def test_bare_gunicorn_with_the_deploy_config_logs_one_line_per_request(tmp_path):
-    port = free_port()
+    port = listen_port()
     env = environment(tmp_path, HIP_HELPER_SKILL_ID=SKILL_ID, HIP_HELPER_BIND=f"127.0.0.1:{port}",
                       HIP_HELPER_WORKERS="1")
     process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py",

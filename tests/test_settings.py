@@ -64,9 +64,10 @@ def test_chat_uses_the_checkout_state(monkeypatch):
 
 
 def test_make_run_prints_where_the_preferences_file_is(tmp_path):
-    from test_serving import environment, free_port
+    from ports import listen_port
+    from test_serving import environment
 
-    port = free_port()
+    port = listen_port()
     # No configured path, as after a fresh clone; a given log secret keeps the test from writing to the checkout.
     env = {key: value for key, value in environment(tmp_path, HIP_HELPER_LOG_SECRET="test").items()
            if key != "HIP_HELPER_DB_PATH"}
