@@ -57,7 +57,9 @@ class _OnFirstUse:
         self._name = name
 
     def __getattr__(self, attribute: str) -> object:
-        return getattr(importlib.import_module(self._name), attribute)
+        value = getattr(importlib.import_module(self._name), attribute)
+        setattr(self, attribute, value)  # read as a plain attribute from then on: this runs per request
+        return value
 
 
 x509 = _OnFirstUse("cryptography.x509")
@@ -83,6 +85,9 @@ def utc_now() -> datetime:
 
 # --- certificate chain URL and download ---------------------------------------------------------
 
+# Alexa signs with a handful of chain URLs; the bound keeps a hostile header from growing the cache.
+# Only canonical results are kept: a refused URL raises, and lru_cache keeps nothing for it.
+@functools.lru_cache(maxsize=64)
 def normalize_cert_url(url: str) -> str:
     """The canonical https://s3.amazonaws.com/echo.api/... form of `url`, or VerificationError.
 
