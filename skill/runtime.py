@@ -192,9 +192,11 @@ class SkillRuntime:
         that text, so the reply is encoded once."""
         try:
             request_envelope = self._serializer.deserialize_envelope(self._checked_session(envelope))
+            # The envelope's nested models are built as they are read, so garbage below its top
+            # surfaces here, from dispatch (the catch-all passes it on): the same 400 either way.
+            response_envelope = self._skill.invoke(request_envelope=request_envelope, context=None)
         except SerializationException as error:
             raise InvalidRequest(str(error)) from None
-        response_envelope = self._skill.invoke(request_envelope=request_envelope, context=None)
         return self._within_limits(self._serializer.serialize(response_envelope))
 
     def _checked_session(self, envelope: dict) -> dict:

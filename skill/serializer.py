@@ -5,12 +5,18 @@ regex and an import on every field of every request, and parses timestamps with 
 each type string is resolved once into a converter function and cached, and timestamps go through
 `datetime.fromisoformat`. Results are the same as DefaultSerializer's for every payload it accepts.
 
+A request envelope is built lazily: each nested model (context, the device, a slot's resolutions,
+the viewport...) is built from its JSON on first attribute access, so a request pays only for what
+the SDK and its handler read. The objects are the SDK's model classes (a subclass per class), equal
+to and serialized like eagerly built ones.
+
 It is also lenient, so that a request gets an answer or a 400, never a 500:
 - an unknown `request.type` becomes an `UnknownRequest`, which the skill's catch-all handler answers;
 - an enum value, or the type of a nested polymorphic object, that the installed ask-sdk-model does
   not know yet becomes None;
 - unknown JSON fields are ignored;
-- structural garbage (`"request": 5`, `"session": "x"`) raises SerializationException.
+- structural garbage (`"request": 5`, `"session": "x"`) raises SerializationException: at once
+  at the top of the envelope, and on first read below it (the runtime answers both with a 400).
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import decimal
 import importlib
 import json
 import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
@@ -98,6 +105,66 @@ def _enum_converter(enum_type: type[Enum]) -> Converter:
 
 
 _IMMUTABLE_DEFAULTS = (type(None), str, int, float, bool, Enum)
+_DEFERRED = "_deferred_json"
+
+
+class MalformedEnvelope(SerializationException):
+    """Garbage found below the top of a request envelope, when that part is first read."""
+
+
+class _Deferred:
+    """Mixed into a model class: attributes still in `_deferred_json` are built on first read.
+
+    `__getattr__` runs only for names missing from the instance's __dict__, so a built attribute
+    costs a plain lookup, and dunder probes (copy, pickle) never trigger a build.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        deferred = self.__dict__.get(_DEFERRED)
+        if not deferred or name not in deferred:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        convert, payload = deferred.pop(name)
+        if not deferred:
+            del self.__dict__[_DEFERRED]  # fully built: the same __dict__ as an eager model's
+        try:
+            value = self.__dict__[name] = _converted(convert, payload)
+        except MalformedEnvelope:
+            raise
+        except SerializationException as error:
+            raise MalformedEnvelope(f"{name}: {error}") from error
+        return value
+
+    def _build_all(self) -> None:
+        for name in list(self.__dict__.get(_DEFERRED, ())):
+            getattr(self, name)
+
+    def __eq__(self, other: object) -> bool:
+        # Python asks the subclass first, so this runs whichever side of == the deferred model is on.
+        for model in (self, other):
+            if isinstance(model, _Deferred):
+                model._build_all()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # as the generated models: they define __eq__, so they are unhashable
+
+
+@lru_cache(maxsize=None)
+def _deferred_class(model_type: type) -> type:
+    """`model_type` with deferred attributes; same name and module, so reprs and errors read the same."""
+    return type(model_type.__name__, (_Deferred, model_type), {"__module__": model_type.__module__,
+                                                               "__qualname__": model_type.__qualname__})
+
+
+def _converted(convert: Converter, payload: Any) -> Any:
+    try:
+        return convert(payload)
+    except SerializationException:
+        raise
+    except Exception as error:  # the web layer maps SerializationException to a 400; nothing else may escape
+        raise SerializationException(f"{type(error).__name__}: {error}") from error
 
 
 class PlainJson(dict):
@@ -121,6 +188,20 @@ def _decimal_number(value: decimal.Decimal) -> int | float:
     return int(value) if value % 1 == 0 else float(value)
 
 
+@dataclass(frozen=True)
+class _Field:
+    attribute: str
+    convert: Converter
+    deferred: bool  # holds models: built on first read (request envelopes only)
+
+
+@dataclass(frozen=True)
+class _ModelPlan:
+    model_class: type
+    fields: dict[str, _Field]
+    defaults: dict[str, Any]
+
+
 class FastSerializer(DefaultSerializer):
     """DefaultSerializer with cached type resolution, fast timestamps and lenient requests."""
 
@@ -128,9 +209,10 @@ class FastSerializer(DefaultSerializer):
     _sdk_parse_timestamp = DefaultSerializer._DefaultSerializer__deserialize_datetime  # type: ignore[attr-defined]
 
     def __init__(self) -> None:
-        # Filled on first use; two threads may build the same entry at once, which is harmless.
-        self._converters: dict[TypeSpec, Converter] = {}
-        self._fields: dict[type, tuple[dict[str, tuple[str, Converter]], dict[str, Any]]] = {}
+        # Filled on first use, per type and per (lazy) request envelope or (eager) API reply; two
+        # threads may build the same entry at once, which is harmless.
+        self._converters: dict[tuple[TypeSpec, bool], Converter] = {}
+        self._plans: dict[tuple[type, bool], _ModelPlan] = {}
         self._serializers: dict[type, Callable[[Any], Any]] = {}
 
     # Public interface
@@ -139,7 +221,7 @@ class FastSerializer(DefaultSerializer):
         """The request envelope for an already-parsed JSON body; raises SerializationException."""
         _require(payload, dict, "request envelope")
         _require(payload.get("request"), dict, "request envelope 'request'")
-        return self._convert(payload, RequestEnvelope)
+        return self._convert(payload, RequestEnvelope, lazy=True)
 
     def deserialize(self, payload: str | None, obj_type: TypeSpec) -> Any:
         """The SDK's signature, used by its service clients for API response bodies."""
@@ -149,7 +231,7 @@ class FastSerializer(DefaultSerializer):
             parsed = json.loads(payload)
         except (ValueError, TypeError):
             raise SerializationException(f"Couldn't parse response body: {payload}") from None
-        return self._convert(parsed, obj_type)
+        return self._convert(parsed, obj_type, lazy=False)
 
     def serialize(self, obj: Any) -> Any:
         if type(obj) in _PLAIN_JSON:  # most values in a response; skip the per-type lookup
@@ -162,30 +244,37 @@ class FastSerializer(DefaultSerializer):
 
     # Deserialization
 
-    def _convert(self, payload: Any, obj_type: TypeSpec) -> Any:
-        if payload is None:
-            return None
-        try:
-            return self._converter(obj_type)(payload)
-        except SerializationException:
-            raise
-        except Exception as error:  # the web layer maps SerializationException to a 400; nothing else may escape
-            raise SerializationException(f"{type(error).__name__}: {error}") from error
+    def _convert(self, payload: Any, obj_type: TypeSpec, *, lazy: bool) -> Any:
+        return None if payload is None else _converted(self._converter(obj_type, lazy), payload)
 
-    def _converter(self, obj_type: TypeSpec) -> Converter:
+    def _converter(self, obj_type: TypeSpec, lazy: bool) -> Converter:
         try:
-            return self._converters[obj_type]
+            return self._converters[obj_type, lazy]
         except KeyError:
-            converter = self._converters[obj_type] = self._build_converter(obj_type)
+            converter = self._converters[obj_type, lazy] = self._build_converter(obj_type, lazy)
             return converter
 
-    def _build_converter(self, obj_type: TypeSpec) -> Converter:
+    def _resolve(self, type_name: str) -> type:
+        return self.NATIVE_TYPES_MAPPING.get(type_name) or _load_class(type_name)
+
+    def _builds_models(self, obj_type: TypeSpec) -> bool:
+        """Whether values of this type hold models (a model, or a list or dict of them): those are deferred."""
+        if isinstance(obj_type, str):
+            if list_match := _LIST_TYPE.match(obj_type):
+                return any(self._builds_models(name.strip()) for name in list_match.group(1).split(","))
+            if dict_match := _DICT_TYPE.match(obj_type):
+                return self._builds_models(dict_match.group(2))
+            obj_type = self._resolve(obj_type)
+        return (isinstance(obj_type, type) and not issubclass(obj_type, Enum)
+                and hasattr(obj_type, "deserialized_types"))
+
+    def _build_converter(self, obj_type: TypeSpec, lazy: bool) -> Converter:
         if isinstance(obj_type, str):
             if obj_type.startswith("list["):
-                return self._list_converter(obj_type)
+                return self._list_converter(obj_type, lazy)
             if obj_type.startswith("dict("):
-                return self._dict_converter(obj_type)
-            obj_type = self.NATIVE_TYPES_MAPPING.get(obj_type) or _load_class(obj_type)
+                return self._dict_converter(obj_type, lazy)
+            obj_type = self._resolve(obj_type)
         if obj_type in self.PRIMITIVE_TYPES:
             return _primitive_converter(obj_type)
         if obj_type is object:
@@ -195,15 +284,15 @@ class FastSerializer(DefaultSerializer):
         if isinstance(obj_type, type) and issubclass(obj_type, Enum):
             return _enum_converter(obj_type)
         if hasattr(obj_type, "deserialized_types"):
-            return self._model_converter(obj_type)
+            return self._model_converter(obj_type, lazy)
         return _identity
 
-    def _list_converter(self, obj_type: str) -> Converter:
+    def _list_converter(self, obj_type: str, lazy: bool) -> Converter:
         match = _LIST_TYPE.match(obj_type)
         if match is None:
             raise SerializationException(f"unsupported type {obj_type!r}")
         # "list[a, b]" means one type per position, as in the SDK.
-        converters = [self._converter(name.strip()) for name in match.group(1).split(",")]
+        converters = [self._converter(name.strip(), lazy) for name in match.group(1).split(",")]
         if len(converters) > 1:
             return lambda payload: [None if item is None else convert_item(item)
                                     for convert_item, item in zip(converters, _require(payload, list, obj_type))]
@@ -211,11 +300,11 @@ class FastSerializer(DefaultSerializer):
         return lambda payload: [None if item is None else convert_item(item)
                                 for item in _require(payload, list, obj_type)]
 
-    def _dict_converter(self, obj_type: str) -> Converter:
+    def _dict_converter(self, obj_type: str, lazy: bool) -> Converter:
         match = _DICT_TYPE.match(obj_type)
         if match is None:
             raise SerializationException(f"unsupported type {obj_type!r}")
-        convert_value = self._converter(match.group(2))
+        convert_value = self._converter(match.group(2), lazy)
 
         def convert(payload: Any) -> dict:
             return {key: None if value is None else convert_value(value)
@@ -234,12 +323,12 @@ class FastSerializer(DefaultSerializer):
             return self._sdk_parse_timestamp(payload, target)
         return convert
 
-    def _model_converter(self, model_type: type) -> Converter:
+    def _model_converter(self, model_type: type, lazy: bool) -> Converter:
         if hasattr(model_type, "get_real_child_model"):
-            return lambda payload: self._build_polymorphic(model_type, payload)
-        return lambda payload: self._build_model(model_type, payload)
+            return lambda payload: self._build_polymorphic(model_type, payload, lazy)
+        return lambda payload: self._build_model(model_type, payload, lazy)
 
-    def _build_polymorphic(self, base: type, payload: Any) -> Any:
+    def _build_polymorphic(self, base: type, payload: Any, lazy: bool) -> Any:
         """Pick the concrete class from the discriminator field, as the SDK does."""
         _require(payload, dict, base.__name__)
         discriminator = payload.get(base.json_discriminator_key)
@@ -247,41 +336,50 @@ class FastSerializer(DefaultSerializer):
             raise SerializationException(f"{base.__name__}: '{base.json_discriminator_key}' must be a string")
         class_path = base.get_real_child_model(payload)
         if class_path is not None:
-            return self._build_model(_load_class(class_path), payload)
+            return self._build_model(_load_class(class_path), payload, lazy)
         if issubclass(base, Request):
-            return self._build_model(UnknownRequest, payload)
+            return self._build_model(UnknownRequest, payload, lazy)
         return None  # a nested object of a kind newer than the installed ask-sdk-model
 
-    def _build_model(self, model_type: type, payload: Any) -> Any:
-        plan = self._fields.get(model_type)
-        if plan is None:
-            plan = self._field_table(model_type)
-        fields, defaults = plan
+    def _build_model(self, model_type: type, payload: Any, lazy: bool) -> Any:
+        plan = self._plans.get((model_type, lazy)) or self._plan(model_type, lazy)
         # Copying the attributes a default-constructed model has is several times faster than
         # calling the generated __init__ with every keyword, and gives the same object.
-        model = object.__new__(model_type)
+        model = object.__new__(plan.model_class)
         attributes = model.__dict__  # the generated models are plain classes: no properties to bypass
-        attributes.update(defaults)
+        attributes.update(plan.defaults)
+        deferred = None
         for key, value in _require(payload, dict, model_type.__name__).items():
-            field = fields.get(key)
-            if field is not None:  # unknown JSON fields are ignored
-                attribute, convert = field
-                attributes[attribute] = None if value is None else convert(value)
+            field = plan.fields.get(key)
+            if field is None:  # unknown JSON fields are ignored
+                continue
+            if value is None:
+                attributes[field.attribute] = None
+            elif field.deferred:
+                if deferred is None:
+                    deferred = attributes[_DEFERRED] = {}
+                deferred[field.attribute] = (field.convert, value)
+                del attributes[field.attribute]  # so that the first read reaches _Deferred.__getattr__
+            else:
+                attributes[field.attribute] = field.convert(value)
         return model
 
-    def _field_table(self, model_type: type) -> tuple[dict[str, tuple[str, Converter]], dict[str, Any]]:
-        """JSON key -> (attribute, converter), and the default instance's attributes.
+    def _plan(self, model_type: type, lazy: bool) -> _ModelPlan:
+        """JSON key -> field, and the default instance's attributes.
 
         Registered before the converters are built, so self-referencing models work.
         """
         attribute_map = getattr(model_type, "attribute_map", {})
-        fields: dict[str, tuple[str, Converter]] = {}
         defaults = dict(model_type().__dict__)
         if not all(isinstance(value, _IMMUTABLE_DEFAULTS) for value in defaults.values()):
             raise TypeError(f"{model_type.__name__} has a mutable default; copying it would share state")
-        plan = self._fields[model_type] = (fields, defaults)
-        fields.update({attribute_map.get(attribute, attribute): (attribute, self._converter(type_spec))
-                       for attribute, type_spec in model_type.deserialized_types.items()})
+        deferred = {attribute for attribute, type_spec in model_type.deserialized_types.items()
+                    if lazy and self._builds_models(type_spec)}
+        plan = self._plans[model_type, lazy] = _ModelPlan(
+            model_class=_deferred_class(model_type) if deferred else model_type, fields={}, defaults=defaults)
+        plan.fields.update({attribute_map.get(attribute, attribute): _Field(attribute, self._converter(type_spec, lazy),
+                                                                            attribute in deferred)
+                            for attribute, type_spec in model_type.deserialized_types.items()})
         return plan
 
     # Serialization

@@ -68,10 +68,51 @@ def test_fast_and_default_serializers_build_the_same_envelope(path: Path):
     expected = reference.deserialize(text, ENVELOPE_TYPE)
     actual = FastSerializer().deserialize_envelope(json.loads(text))
 
-    assert type(actual.request) is type(expected.request)
+    assert isinstance(actual.request, type(expected.request))
     assert reference.serialize(actual) == reference.serialize(expected)
     assert actual.to_dict() == expected.to_dict()
     assert actual == expected  # model __eq__ compares every attribute, private ones included
+
+
+def assert_reads_the_same(actual: object, expected: object, path: str) -> None:
+    """Read every attribute a handler can read, one at a time as a handler would, on both."""
+    if hasattr(expected, "deserialized_types"):
+        assert isinstance(actual, type(expected)), path
+        for attribute in expected.deserialized_types:
+            assert_reads_the_same(getattr(actual, attribute), getattr(expected, attribute), f"{path}.{attribute}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), path
+        for index, (item, expected_item) in enumerate(zip(actual, expected)):
+            assert_reads_the_same(item, expected_item, f"{path}[{index}]")
+    elif isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), path
+        for key in expected:
+            assert_reads_the_same(actual[key], expected[key], f"{path}[{key!r}]")
+    else:
+        assert actual == expected and type(actual) is type(expected), path
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
+def test_every_attribute_a_handler_can_read_is_what_the_sdk_builds(path: Path):
+    text = path.read_text()
+    assert_reads_the_same(FastSerializer().deserialize_envelope(json.loads(text)),
+                          reference.deserialize(text, ENVELOPE_TYPE), "envelope")
+
+
+def test_a_request_builds_only_the_models_it_reads():
+    envelope = fast_envelope(load("apl_device_with_viewport"))
+    assert envelope.request.intent.name  # what dispatch reads
+    context = envelope.context.__dict__
+    assert "viewport" not in context and "_deferred_json" in context  # never read, so never built
+    assert envelope.context.viewport.pixel_width > 0
+    assert "viewport" in envelope.context.__dict__
+
+
+def test_garbage_below_the_top_of_the_envelope_raises_when_it_is_read():
+    envelope = fast_envelope(_set(("context", "System", "device"), "a device"))
+    assert envelope.request.request_id
+    with pytest.raises(SerializationException):
+        envelope.context.system.device
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=lambda path: path.stem)
@@ -237,9 +278,28 @@ def _without_request() -> dict:
     pytest.param(_set(("session", "new"), {"really": True}), id="bool-object"),
     pytest.param(_set(("request", "requestId"), ["amzn1.echo-api.request.1"]), id="string-array"),
 ])
-def test_structural_garbage_raises_serialization_exception(payload: dict):
+def test_structural_garbage_raises_serialization_exception_once_read(payload: dict):
+    serializer = FastSerializer()
     with pytest.raises(SerializationException):
-        FastSerializer().deserialize_envelope(payload)
+        serializer.serialize(serializer.deserialize_envelope(payload))  # reads every attribute
+
+
+@pytest.mark.parametrize("path", [("request", "intent", "slots", "condition"),
+                                  ("request", "intent", "slots", "condition", "resolutions", "resolutionsPerAuthority"),
+                                  ("context", "System", "device", "supportedInterfaces")])
+def test_garbage_the_door_lets_in_is_answered_400_when_a_handler_reads_it(alexa, path):
+    """The door checks only the fields the service reads itself; the rest is found as the SDK builds it."""
+    alexa.screen = True
+    envelope = alexa.envelope({"type": "IntentRequest", "intent": {"name": "ConditionIntent", "slots": {
+        "condition": alexa.slot("condition", "trochanteric bursitis", slot_type="HipCondition", resolved_id="TROCHANTERIC_BURSITIS")}}})
+    target = envelope
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = 7
+    body = json.dumps(envelope).encode("utf-8")
+    response = alexa.client.post("/alexa", data=body, headers=alexa.signer.sign(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "request body is not an Alexa request envelope"}
 
 
 @pytest.mark.parametrize("payload", [5, "x", [], None])

@@ -1,5 +1,8 @@
 """The catch-all, registered last: no request ever ends without a spoken, safe answer.
 
+The one exception it passes on is an envelope found to be garbage as it is read
+(MalformedEnvelope): that is no Alexa request, and the runtime answers it with a 400.
+
 A response interceptor would be skipped on this path, which is why the guidance comes from
 the same composer here as everywhere else.
 """
@@ -16,6 +19,7 @@ from ask_sdk_runtime.exceptions import DispatchException
 
 from skill.handlers.turn import ServicesByLocale, Turn
 from skill.request_log import loggable
+from skill.serializer import MalformedEnvelope
 
 log = logging.getLogger("hip_helper.skill")
 
@@ -32,7 +36,7 @@ class CatchAll(AbstractExceptionHandler):
         self._services = services
 
     def can_handle(self, handler_input: HandlerInput, exception: Exception) -> bool:
-        return True
+        return not isinstance(exception, MalformedEnvelope)
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
         turn = Turn.of(handler_input, self._services)
