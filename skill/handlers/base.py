@@ -21,7 +21,10 @@ class Handler(AbstractRequestHandler):
         return self.matches(Turn.of(handler_input, self._services))
 
     def handle(self, handler_input: HandlerInput) -> Response:
-        return self.answer(Turn.of(handler_input, self._services))
+        try:
+            return self.answer(Turn.of(handler_input, self._services))
+        finally:
+            Turn.release(handler_input)
 
     def matches(self, turn: Turn) -> bool:
         return turn.intent_name in self.intents

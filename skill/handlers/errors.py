@@ -39,9 +39,15 @@ class CatchAll(AbstractExceptionHandler):
         return not isinstance(exception, MalformedEnvelope)
 
     def handle(self, handler_input: HandlerInput, exception: Exception) -> Response:
-        turn = Turn.of(handler_input, self._services)
+        try:
+            return self._answer(Turn.of(handler_input, self._services), exception)
+        finally:
+            Turn.release(handler_input)
+
+    @staticmethod
+    def _answer(turn: Turn, exception: Exception) -> Response:
         kind = turn.request_type
-        if kind == "SessionEndedRequest" or handler_input.request_envelope.session is None:
+        if kind == "SessionEndedRequest" or turn.handler_input.request_envelope.session is None:
             return turn.silent()
         if isinstance(exception, DispatchException):
             # An intent or request type with no handler: say what the skill can do.

@@ -166,6 +166,12 @@ class Turn:
             turn = cache[TURN] = cls(handler_input, services.for_locale(locale))
         return turn
 
+    @staticmethod
+    def release(handler_input: HandlerInput) -> None:
+        """Drop the request's Turn once it is answered. It refers back to the handler input that
+        caches it, a cycle only the garbage collector would free, with the whole request in it."""
+        handler_input.attributes_manager.request_attributes.pop(TURN, None)
+
     @functools.cached_property
     def intent_name(self) -> str | None:
         request = self.request
