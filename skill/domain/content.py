@@ -219,7 +219,8 @@ class Places:
     urgent_care: dict[str, str]   # locale -> the service's name, as its guidance says it
 
     def emergency(self, locale: str | None) -> Emergency:
-        return self.numbers.get(locale or "", Emergency(self.fallback, None))
+        number = self.numbers.get(locale or "")
+        return number if number is not None else Emergency(self.fallback, None)
 
     @classmethod
     def parse(cls, path: Path, data: dict, known_sources: frozenset[str]) -> "Places":

@@ -8,6 +8,7 @@ closing one ends with a statement).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Sequence, Union
 
@@ -76,6 +77,8 @@ class SpeechComposer:
         for urgency in URGENCIES:
             for full in (True, False):
                 content.say(self._guidance_key(urgency, full))   # every variant exists, or start-up stops
+        # Per composer, so bounded by the request locales it meets (a forged one included).
+        self._said_number = functools.lru_cache(maxsize=64)(self._number_as_said)
 
     def fill(self, text: str, locale: str | None) -> str:
         """Text for a card or a screen; content validation guarantees {emergency_number} is the only
@@ -86,14 +89,15 @@ class SpeechComposer:
         """Text as SSML: escaped, and the emergency number said so it can't be misheard: its spoken
         name where it has one ("triple zero"), else digit by digit ("nine nine nine", never "nine
         hundred and ninety-nine")."""
+        return escape(text).replace(EMERGENCY_NUMBER, self._said_number(locale))
+
+    def _number_as_said(self, locale: str | None) -> str:
         emergency = self._content.places.emergency(locale)
         if emergency.said:
-            said = escape(emergency.said)
-        elif emergency.number.isdigit():
-            said = f'<say-as interpret-as="digits">{emergency.number}</say-as>'
-        else:
-            said = escape(emergency.number)
-        return escape(text).replace(EMERGENCY_NUMBER, said)
+            return escape(emergency.said)
+        if emergency.number.isdigit():
+            return f'<say-as interpret-as="digits">{emergency.number}</say-as>'
+        return escape(emergency.number)
 
     @staticmethod
     def _guidance_key(urgency: str, full: bool) -> str:
