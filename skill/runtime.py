@@ -193,11 +193,14 @@ class SkillRuntime:
         try:
             request_envelope = self._serializer.deserialize_envelope(self._checked_session(envelope))
             # The envelope's nested models are built as they are read, so garbage below its top
-            # surfaces here, from dispatch (the catch-all passes it on): the same 400 either way.
+            # surfaces here: from dispatch (the catch-all passes it on), or from the reply, which
+            # can carry part of the request back (a dialog directive's updated intent). A 400
+            # either way, as when the whole envelope was built up front.
             response_envelope = self._skill.invoke(request_envelope=request_envelope, context=None)
+            reply = self._serializer.serialize(response_envelope)
         except SerializationException as error:
             raise InvalidRequest(str(error)) from None
-        return self._within_limits(self._serializer.serialize(response_envelope))
+        return self._within_limits(reply)
 
     def _checked_session(self, envelope: dict) -> dict:
         """The envelope with its session attributes reduced to the schema's, before the SDK copies them."""

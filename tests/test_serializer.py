@@ -302,6 +302,19 @@ def test_garbage_the_door_lets_in_is_answered_400_when_a_handler_reads_it(alexa,
     assert response.get_json() == {"error": "request body is not an Alexa request envelope"}
 
 
+def test_garbage_a_reply_carries_back_unread_is_answered_400(alexa):
+    """A dialog directive sends the intent back with its slots: garbage no handler read is found
+    as the reply is serialized (the fuzzer's seed 994680841), and is still a 400, not a 500."""
+    stray = alexa.slot("condition", "snapping hip", slot_type="HipCondition", resolved_id="SNAPPING_HIP")
+    stray["resolutions"]["resolutionsPerAuthority"] = "&<>"  # a slot the reminder intent does not have
+    envelope = alexa.envelope({"type": "IntentRequest",
+                               "intent": {"name": "SetReminderIntent", "slots": {"condition": stray}}})
+    body = json.dumps(envelope).encode("utf-8")
+    response = alexa.client.post("/alexa", data=body, headers=alexa.signer.sign(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "request body is not an Alexa request envelope"}
+
+
 @pytest.mark.parametrize("payload", [5, "x", [], None])
 def test_an_envelope_that_is_not_an_object_raises_serialization_exception(payload: object):
     with pytest.raises(SerializationException):
