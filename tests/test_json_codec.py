@@ -108,6 +108,22 @@ def test_every_hostile_and_damaged_body_gets_the_same_answer_as_from_the_stdlib(
     assert differ == []
 
 
+def with_wrong_type(path: tuple[str, ...]) -> bytes:
+    envelope = json.loads(VALID_BODY)
+    target = envelope
+    for key in path[:-1]:
+        target = target.setdefault(key, {})
+    target[path[-1]] = "yes" if door.FIELD_TYPES[path] is bool else 7
+    return json.dumps(envelope).encode()
+
+
+@pytest.mark.parametrize("path", door.FIELD_TYPES, ids=".".join)
+def test_every_field_the_service_reads_is_refused_in_the_wrong_type(path):
+    body = with_wrong_type(path)
+    name = {str: "a string", dict: "an object", bool: "true or false"}[door.FIELD_TYPES[path]]
+    assert outcome(door.admit, body) == outcome(reference_admit, body) == f"Refused: {'.'.join(path)} must be {name}"
+
+
 @pytest.mark.parametrize("name", ["BOM", "UTF-16", "huge integer"])
 def test_a_signed_body_the_stdlib_took_is_still_answered(alexa, name):
     envelope = alexa.envelope({"type": "LaunchRequest"})
