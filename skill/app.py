@@ -6,10 +6,10 @@ types) -> verification
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 
+import orjson
 from flask import Flask, Response, request
 
 from skill.deadline import request_budget
@@ -25,7 +25,7 @@ MAX_BODY_BYTES = 256 * 1024
 LEGAL_CACHE_SECONDS = 24 * 3600
 
 def _json_response(payload: dict, status: int = 200) -> Response:
-    return Response(json.dumps(payload, separators=(",", ":")), status=status, mimetype="application/json")
+    return Response(orjson.dumps(payload), status=status, mimetype="application/json")
 
 
 def _error(status: int, message: str) -> Response:

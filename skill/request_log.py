@@ -9,17 +9,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
 from typing import Any
 
+import orjson
+
 from skill.envelope import field
 
 log = logging.getLogger("hip_helper.requests")
-# Built once: json.dumps with any option builds a new encoder on every call.
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
 # A skill hears from the same users again and again; their pseudonyms are computed once (bounded).
 PSEUDONYM_CACHE = 4096
 
@@ -70,4 +69,10 @@ class RequestLog:
             "user": self.pseudonym(field(envelope, "context", "System", "user", "userId")),
             **extra,
         }
-        log.info(_ENCODE({k: v for k, v in fields.items() if v is not None}))
+        line = orjson.dumps({k: v for k, v in fields.items() if v is not None}).decode()
+        # The record is made here: log.info would walk the stack on every call to find its caller,
+        # which is always this method.
+        log.handle(log.makeRecord(log.name, logging.INFO, __file__, _LINE, line, None, None, "_write"))
+
+
+_LINE = RequestLog._write.__code__.co_firstlineno

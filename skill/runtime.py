@@ -166,7 +166,7 @@ def session_schema(services: ServicesByLocale) -> SessionSchema:
 
 
 def _size(value: object) -> int:
-    return len(strict_json(value).encode("utf-8"))
+    return len(strict_json(value))
 
 
 class SkillRuntime:
@@ -187,7 +187,7 @@ class SkillRuntime:
     def handle(self, envelope: dict) -> dict:
         return self.answer(envelope)[0]
 
-    def answer(self, envelope: dict) -> tuple[dict, str]:
+    def answer(self, envelope: dict) -> tuple[dict, bytes]:
         """The reply, and its JSON text as measured against Alexa's limits: the web service sends
         that text, so the reply is encoded once."""
         try:
@@ -209,7 +209,7 @@ class SkillRuntime:
             return envelope
         return {**envelope, "session": {**session, "attributes": self._schema.load(session["attributes"])}}
 
-    def _within_limits(self, reply: dict) -> tuple[dict, str]:
+    def _within_limits(self, reply: dict) -> tuple[dict, bytes]:
         """Trim what the handlers wrote until the reply is strict JSON within Alexa's limits.
 
         A reply is measured once: under the response limit, the response inside it is too.
@@ -218,7 +218,7 @@ class SkillRuntime:
         if attributes is not None:
             reply["sessionAttributes"] = attributes = self._schema.load(attributes)
         text = strict_json(reply)
-        if len(text.encode("utf-8")) <= MAX_RESPONSE_BYTES:
+        if len(text) <= MAX_RESPONSE_BYTES:
             return reply, text
         while attributes and set(attributes) - {VERSION} and _size(reply) > MAX_REPLY_BYTES:
             largest = max((name for name in attributes if name != VERSION), key=lambda name: _size(attributes[name]))

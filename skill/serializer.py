@@ -33,6 +33,7 @@ from typing import Any, Callable
 from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import Request, RequestEnvelope
+import orjson
 
 Converter = Callable[[Any], Any]
 TypeSpec = str | type
@@ -419,6 +420,7 @@ class FastSerializer(DefaultSerializer):
         return serialize_model
 
 
-def strict_json(value: Any) -> str:
-    """Compact JSON as Alexa parses it: NaN and Infinity are not JSON, so they raise ValueError."""
-    return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+def strict_json(value: Any) -> bytes:
+    """Compact UTF-8 JSON, the bytes that are sent. NaN and Infinity are not JSON: orjson writes
+    them as null (nothing a reply is built from holds one: the session schema refuses them)."""
+    return orjson.dumps(value)

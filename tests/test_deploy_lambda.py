@@ -42,7 +42,7 @@ def test_the_zip_is_small_and_holds_nothing_lambda_does_not_run(lambda_zip):
     assert lambda_zip.stat().st_size <= MAX_ZIP_BYTES
     top_level = {name.split("/")[0].split("-")[0].lower() for name in zipfile.ZipFile(lambda_zip).namelist()}
     assert not top_level & set(NOT_ON_LAMBDA)
-    assert {"skill", "content", "ask_sdk_core", "ask_sdk_dynamodb", "yaml"} <= top_level
+    assert {"skill", "content", "ask_sdk_core", "ask_sdk_dynamodb", "yaml", "orjson"} <= top_level
     assert "simulator" not in {name.split("/")[1] for name in zipfile.ZipFile(lambda_zip).namelist()
                                if name.startswith("skill/")}
 
@@ -69,6 +69,7 @@ def test_a_bare_interpreter_answers_a_launch_request_from_the_unpacked_zip(unpac
     assert result["reply"]["response"]["shouldEndSession"] is False
     loaded = {name.split(".")[0] for name in result["modules"]}
     assert not loaded & set(NOT_ON_LAMBDA)
+    assert "orjson" in loaded  # the door and the reply's encoding, from the zip's manylinux wheel
 
 
 def test_a_bare_interpreter_refuses_another_skills_event(unpacked, tmp_path):
