@@ -188,8 +188,8 @@ class SkillRuntime:
         return self.answer(envelope)[0]
 
     def answer(self, envelope: dict) -> tuple[dict, bytes]:
-        """The reply, and its JSON text as measured against Alexa's limits: the web service sends
-        that text, so the reply is encoded once."""
+        """The reply, and its JSON bytes as measured against Alexa's limits: the web service sends
+        those bytes, so the reply is encoded once."""
         try:
             request_envelope = self._serializer.deserialize_envelope(self._checked_session(envelope))
             # The envelope's nested models are built as they are read, so garbage below its top
