@@ -8,6 +8,8 @@ keeps nothing: the text it is given is never stored or returned.
 from __future__ import annotations
 
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,11 +19,14 @@ from skill.domain.content import SOURCE_ID, ContentError, FromContentFile
 from skill.domain.triage import RED_FLAG_KINDS
 
 # Contractions as the matcher expands them ("can't" -> "can not"); "'s" only for "it's", "that's"...
-_CONTRACTIONS = ((re.compile(r"\b(can't|cannot|cant)\b"), "can not"), (re.compile(r"\bwon't\b"), "will not"),
-                 (re.compile(r"\bain't\b"), "is not"), (re.compile(r"n't\b"), " not"),
-                 (re.compile(r"'m\b"), " am"), (re.compile(r"'re\b"), " are"), (re.compile(r"'ve\b"), " have"),
-                 (re.compile(r"'ll\b"), " will"), (re.compile(r"'d\b"), " would"),
-                 (re.compile(r"\b(it|that|there|here|what|who|where|he|she|nothing|something|everything)'s\b"), r"\1 is"))
+# Each with a substring any match contains, so text without it skips that pattern's scan.
+_CONTRACTIONS = (("can", re.compile(r"\b(can't|cannot|cant)\b"), "can not"), ("won't", re.compile(r"\bwon't\b"), "will not"),
+                 ("ain't", re.compile(r"\bain't\b"), "is not"), ("n't", re.compile(r"n't\b"), " not"),
+                 ("'m", re.compile(r"'m\b"), " am"), ("'re", re.compile(r"'re\b"), " are"),
+                 ("'ve", re.compile(r"'ve\b"), " have"), ("'ll", re.compile(r"'ll\b"), " will"),
+                 ("'d", re.compile(r"'d\b"), " would"),
+                 ("'s", re.compile(r"\b(it|that|there|here|what|who|where|he|she|nothing|something|everything)'s\b"), r"\1 is"))
+_DROPPED = re.compile(r"[^a-z0-9& ]")
 _CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?()\u2013\u2014]+|\s-\s")
 NEGATED = "no"        # an earlier negated hit counts as a negation for the next ("no numbness or tingling")
 
@@ -29,9 +34,15 @@ NEGATED = "no"        # an earlier negated hit counts as a negation for the next
 def normalise(text: str) -> str:
     """Lowercase words separated by single spaces, contractions expanded, other marks gone."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    for pattern, expansion in _CONTRACTIONS:
-        text = pattern.sub(expansion, text)
-    return " ".join(re.sub(r"[^a-z0-9& ]", " ", text).split())
+    for needle, pattern, expansion in _CONTRACTIONS:
+        if needle in text:
+            text = pattern.sub(expansion, text)
+    return " ".join(_DROPPED.sub(" ", text).split())
+
+
+def _words_of(normalised: str) -> list[str]:
+    """The runs of word characters (what regex \\b sees) in normalised text."""
+    return normalised.replace("&", " ").split() if "&" in normalised else normalised.split()
 
 
 @dataclass(frozen=True)
@@ -43,11 +54,12 @@ class _Hit:
 
 class RedFlagTerms(FromContentFile):
     def __init__(self, kinds: Mapping[str, re.Pattern[str]], precedence: tuple[str, ...],
-                 clause_breaks: re.Pattern[str], negated_before: re.Pattern[str]):
+                 clause_breaks: re.Pattern[str], negated_before: re.Pattern[str], first_words: frozenset[str] | None):
         self._kinds = kinds
         self._precedence = precedence
         self._clause_breaks = clause_breaks
         self._negated_before = negated_before
+        self._first_words = first_words     # every word a term can begin with; None: not known, scan everything
 
     @classmethod
     def parse(cls, path: Path, raw: Any) -> RedFlagTerms:
@@ -62,11 +74,14 @@ class RedFlagTerms(FromContentFile):
         if not isinstance(kinds, dict) or set(kinds) != set(RED_FLAG_KINDS):
             raise ContentError(path, "matching.kinds", f"needs exactly the kinds {', '.join(RED_FLAG_KINDS)}")
         negations, fillers = (_alternatives(_words(path, matching, name)) for name in ("negations", "fillers"))
+        compiled = {kind: _kind_pattern(path, f"matching.kinds.{kind}", kinds[kind]) for kind in RED_FLAG_KINDS}
+        starts = [first_words for _, first_words in compiled.values()]
         return cls(
-            kinds={kind: _kind_pattern(path, f"matching.kinds.{kind}", kinds[kind]) for kind in RED_FLAG_KINDS},
+            kinds={kind: pattern for kind, (pattern, _) in compiled.items()},
             precedence=tuple(precedence),
             clause_breaks=re.compile(rf"\b(?:{_alternatives(_words(path, matching, 'clause_breaks'))})\b"),
-            negated_before=re.compile(rf"(?:^|\s)(?:{negations}|{NEGATED})(?:\s(?:{fillers}))*\s*$"))
+            negated_before=re.compile(rf"(?:^|\s)(?:{negations}|{NEGATED})(?:\s(?:{fillers}))*\s*$"),
+            first_words=None if None in starts else frozenset().union(*starts))
 
     def kind(self, texts: Iterable[str]) -> str | None:
         """The red-flag kind said in any of `texts` (by precedence), or None."""
@@ -74,7 +89,10 @@ class RedFlagTerms(FromContentFile):
         return next((kind for kind in self._precedence if kind in found), None)
 
     def _clauses(self, text: str) -> list[str]:
+        """The clauses of `text` that hold a word some term begins with: no other clause can hold a term."""
         clauses = [normalise(part) for part in _CLAUSE_PUNCTUATION.split(text)]
+        if self._first_words is not None:
+            clauses = [clause for clause in clauses if not self._first_words.isdisjoint(_words_of(clause))]
         return [piece.strip() for clause in clauses for piece in self._clause_breaks.split(clause) if piece.strip()]
 
     def _hits(self, clause: str) -> list[_Hit]:
@@ -105,7 +123,12 @@ def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
-def _kind_pattern(path: Path, key: str, raw: Any) -> re.Pattern[str]:
+def _kind_pattern(path: Path, key: str, raw: Any) -> tuple[re.Pattern[str], frozenset[str] | None]:
+    """The kind's terms as one pattern, and the words its matches can begin with (None: unknown).
+
+    A match begins at a word boundary, so when each term's first word is one of a known few, a
+    lookahead for those words rejects every other position before the terms are tried there.
+    """
     if not isinstance(raw, dict) or set(raw) != {"sources", "terms"}:
         raise ContentError(path, key, "needs 'sources' and 'terms'")
     sources = raw["sources"]
@@ -114,9 +137,97 @@ def _kind_pattern(path: Path, key: str, raw: Any) -> re.Pattern[str]:
     terms = raw["terms"]
     if not isinstance(terms, list) or not terms or not all(isinstance(term, str) and term.strip() for term in terms):
         raise ContentError(path, f"{key}.terms", "needs a list of terms")
+    starts: list[frozenset[str] | None] = []
     for index, term in enumerate(terms):
         try:
             re.compile(term)
+            starts.append(first_words(_sre_parse.parse(term)))
         except re.error as error:
             raise ContentError(path, f"{key}.terms.{index}", f"not a valid pattern: {error}") from None
-    return re.compile(r"\b(?:" + "|".join(f"(?:{term})" for term in terms) + r")\b")
+    words = None if None in starts else frozenset().union(*starts)
+    guard = rf"(?=(?:{_alternatives(sorted(words))})\b)" if words else ""
+    return re.compile(r"\b" + guard + "(?:" + "|".join(f"(?:{term})" for term in terms) + r")\b"), words
+
+
+# How many first words a term may stand for before it counts as unknown (a pattern like \w+ stands for endless).
+_MOST_FIRST_WORDS = 5000
+_LONGEST_REPEAT = 64
+_ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def first_words(parsed: Any) -> frozenset[str] | None:
+    """The words every match of a parsed pattern can begin with, or None when that is not a known few.
+
+    Reads the pattern as text up to its first character that is not a word character; lookarounds
+    and anchors only narrow a match, so skipping them can only add words. A match that may begin
+    with something other than a word character is None too.
+    """
+    starts = _starts(list(parsed)) if not parsed.state.flags & ~_sre.SRE_FLAG_UNICODE else None
+    if starts is None or any(not word for word, _ in starts):
+        return None
+    return frozenset(word for word, _ in starts)
+
+
+_Start = tuple[str, bool]    # the first word so far, and whether it has ended
+
+
+def _starts(items: list[Any]) -> set[_Start] | None:
+    starts: set[_Start] = {("", False)}
+    for item in items:
+        if all(ended for _, ended in starts):
+            break
+        more = _item_starts(*item)
+        if more is None:
+            return None
+        starts = _then(starts, more)
+        if starts is None:
+            return None
+    return starts
+
+
+def _then(starts: set[_Start], more: set[_Start]) -> set[_Start] | None:
+    joined = {start for start in starts if start[1]} | {(word + rest, ended) for word, open_ in starts if not open_
+                                                        for rest, ended in more}
+    return joined if len(joined) <= _MOST_FIRST_WORDS else None
+
+
+def _item_starts(op: Any, av: Any) -> set[_Start] | None:
+    if op is _sre.LITERAL:
+        char = chr(av)
+        return {(char, False)} if re.fullmatch(r"\w", char) else {("", True)}
+    if op is _sre.IN:
+        if not all(code is _sre.LITERAL for code, _ in av):
+            return None
+        return set().union(*(_item_starts(code, value) for code, value in av))
+    if op in _ZERO_WIDTH:
+        return {("", False)}
+    if op is _sre.SUBPATTERN:
+        _, add_flags, del_flags, items = av
+        return _starts(list(items)) if not add_flags and not del_flags else None
+    if op is _sre.BRANCH:
+        branches = [_starts(list(items)) for items in av[1]]
+        return None if None in branches else set().union(*branches)
+    if op in _REPEATS:
+        return _repeat_starts(*av)
+    return None    # anything else (\w, ., a backreference...) is not read: unknown
+
+
+def _repeat_starts(least: int, most: int, items: Any) -> set[_Start] | None:
+    once = _starts(list(items))
+    if once is None:
+        return None
+    starts: set[_Start] = {("", False)}
+    found: set[_Start] = set()
+    for count in range(_LONGEST_REPEAT + 1):
+        if count >= least:
+            found |= starts
+        if count == most:
+            return found
+        following = _then(starts, once)
+        if following is None:
+            return None
+        if following == starts:          # more repeats add nothing
+            return found | starts
+        starts = following
+    return None
