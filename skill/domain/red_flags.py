@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,15 +34,30 @@ NEGATED = "no"        # an earlier negated hit counts as a negation for the next
 def normalise(text: str) -> str:
     """Lowercase words separated by single spaces, contractions expanded, other marks gone."""
     text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
-    for needle, pattern, expansion in _CONTRACTIONS:
-        if needle in text:
-            text = pattern.sub(expansion, text)
+    if "'" in text or "can" in text:           # in every contraction
+        for needle, pattern, expansion in _CONTRACTIONS:
+            if needle in text:
+                text = pattern.sub(expansion, text)
     return " ".join(_DROPPED.sub(" ", text).split())
+
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 def _words_of(normalised: str) -> list[str]:
     """The runs of word characters (what regex \\b sees) in normalised text."""
     return normalised.replace("&", " ").split() if "&" in normalised else normalised.split()
+
+
+def _word_starts(normalised: str) -> list[tuple[int, str]]:
+    """Where each word of normalised text (single spaces, perhaps "&") starts, and the word."""
+    if "&" in normalised:
+        return [(match.start(), match.group()) for match in _WORD.finditer(normalised)]
+    starts, at = [], 0
+    for word in normalised.split(" "):
+        starts.append((at, word))
+        at += len(word) + 1
+    return starts
 
 
 @dataclass(frozen=True)
@@ -52,14 +67,22 @@ class _Hit:
     kind: str
 
 
+@dataclass(frozen=True)
+class _Kind:
+    name: str
+    pattern: re.Pattern[str]
+    first_words: frozenset[str] | None      # every word its matches can begin with; None: not known
+
+
 class RedFlagTerms(FromContentFile):
-    def __init__(self, kinds: Mapping[str, re.Pattern[str]], precedence: tuple[str, ...],
-                 clause_breaks: re.Pattern[str], negated_before: re.Pattern[str], first_words: frozenset[str] | None):
+    def __init__(self, kinds: tuple[_Kind, ...], precedence: tuple[str, ...],
+                 clause_breaks: re.Pattern[str], negated_before: re.Pattern[str]):
         self._kinds = kinds
         self._precedence = precedence
         self._clause_breaks = clause_breaks
         self._negated_before = negated_before
-        self._first_words = first_words     # every word a term can begin with; None: not known, scan everything
+        starts = [kind.first_words for kind in kinds]
+        self._first_words = None if None in starts else frozenset().union(*starts)
 
     @classmethod
     def parse(cls, path: Path, raw: Any) -> RedFlagTerms:
@@ -74,14 +97,11 @@ class RedFlagTerms(FromContentFile):
         if not isinstance(kinds, dict) or set(kinds) != set(RED_FLAG_KINDS):
             raise ContentError(path, "matching.kinds", f"needs exactly the kinds {', '.join(RED_FLAG_KINDS)}")
         negations, fillers = (_alternatives(_words(path, matching, name)) for name in ("negations", "fillers"))
-        compiled = {kind: _kind_pattern(path, f"matching.kinds.{kind}", kinds[kind]) for kind in RED_FLAG_KINDS}
-        starts = [first_words for _, first_words in compiled.values()]
         return cls(
-            kinds={kind: pattern for kind, (pattern, _) in compiled.items()},
+            kinds=tuple(_kind(path, kind, kinds[kind]) for kind in RED_FLAG_KINDS),
             precedence=tuple(precedence),
             clause_breaks=re.compile(rf"\b(?:{_alternatives(_words(path, matching, 'clause_breaks'))})\b"),
-            negated_before=re.compile(rf"(?:^|\s)(?:{negations}|{NEGATED})(?:\s(?:{fillers}))*\s*$"),
-            first_words=None if None in starts else frozenset().union(*starts))
+            negated_before=re.compile(rf"(?:^|\s)(?:{negations}|{NEGATED})(?:\s(?:{fillers}))*\s*$"))
 
     def kind(self, texts: Iterable[str]) -> str | None:
         """The red-flag kind said in any of `texts` (by precedence), or None."""
@@ -95,10 +115,28 @@ class RedFlagTerms(FromContentFile):
             clauses = [clause for clause in clauses if not self._first_words.isdisjoint(_words_of(clause))]
         return [piece.strip() for clause in clauses for piece in self._clause_breaks.split(clause) if piece.strip()]
 
+    def _matches(self, clause: str) -> Iterator[tuple[str, re.Match[str]]]:
+        """Each kind's matches, exactly as its pattern's finditer finds them, but tried only where a
+        word its terms begin with starts: a match can start nowhere else."""
+        starts = _word_starts(clause)
+        words = [word for _, word in starts]
+        for kind in self._kinds:
+            if kind.first_words is None:
+                yield from ((kind.name, match) for match in kind.pattern.finditer(clause))
+                continue
+            if kind.first_words.isdisjoint(words):
+                continue
+            end = 0
+            for start, word in starts:
+                if start >= end and word in kind.first_words:
+                    match = kind.pattern.match(clause, start)     # sees the text before `start`, as finditer does
+                    if match:
+                        yield kind.name, match
+                        end = match.end()
+
     def _hits(self, clause: str) -> list[_Hit]:
         """Terms not negated, left to right; a negated term negates the next one ("no fever or chills")."""
-        candidates = sorted((_Hit(match.start(), match.end(), kind)
-                             for kind, pattern in self._kinds.items() for match in pattern.finditer(clause)),
+        candidates = sorted((_Hit(match.start(), match.end(), kind) for kind, match in self._matches(clause)),
                             key=lambda hit: (hit.start, -hit.end))
         hits: list[_Hit] = []
         negated: list[_Hit] = []
@@ -123,12 +161,9 @@ def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
 
 
-def _kind_pattern(path: Path, key: str, raw: Any) -> tuple[re.Pattern[str], frozenset[str] | None]:
-    """The kind's terms as one pattern, and the words its matches can begin with (None: unknown).
-
-    A match begins at a word boundary, so when each term's first word is one of a known few, a
-    lookahead for those words rejects every other position before the terms are tried there.
-    """
+def _kind(path: Path, name: str, raw: Any) -> _Kind:
+    """The kind's terms as one pattern, each behind a lookahead for its first words when those are known."""
+    key = f"matching.kinds.{name}"
     if not isinstance(raw, dict) or set(raw) != {"sources", "terms"}:
         raise ContentError(path, key, "needs 'sources' and 'terms'")
     sources = raw["sources"]
@@ -144,9 +179,13 @@ def _kind_pattern(path: Path, key: str, raw: Any) -> tuple[re.Pattern[str], froz
             starts.append(first_words(_sre_parse.parse(term)))
         except re.error as error:
             raise ContentError(path, f"{key}.terms.{index}", f"not a valid pattern: {error}") from None
-    words = None if None in starts else frozenset().union(*starts)
-    guard = rf"(?=(?:{_alternatives(sorted(words))})\b)" if words else ""
-    return re.compile(r"\b" + guard + "(?:" + "|".join(f"(?:{term})" for term in terms) + r")\b"), words
+    guarded = "|".join(_guard(first) + f"(?:{term})" for term, first in zip(terms, starts))
+    return _Kind(name, re.compile(rf"\b(?:{guarded})\b"), None if None in starts else frozenset().union(*starts))
+
+
+def _guard(words: frozenset[str] | None) -> str:
+    """A lookahead for a match's first word; it changes no match, only fails sooner where none can be."""
+    return rf"(?=(?:{_alternatives(sorted(words))})\b)" if words else ""
 
 
 # How many first words a term may stand for before it counts as unknown (a pattern like \w+ stands for endless).
