@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from skill.domain.content import ContentError
 from skill.domain.red_flags import RedFlagTerms, first_words, normalise
 from skill.settings import PROJECT_ROOT
 
@@ -138,7 +139,7 @@ def term_texts(rng: random.Random, words: list[str]) -> list[str]:
 
 def recombined(rng: random.Random, pool: list[str], count: int) -> list[str]:
     """Seeded random texts from all the corpus's words, with punctuation, negations and breaks among them."""
-    joiners = [" ", " ", " ", " ", ", ", ". ", " but ", " no ", " not ", " don't ", " - ", "; ", " I can't ", "’s "]
+    joiners = [" ", " ", " ", " ", ", ", ". ", " but ", " no ", " not ", " don't ", " - ", "; ", " I can't ", "’s ", "&", " & "]
     texts = []
     for _ in range(count):
         words = [rng.choice(pool) for _ in range(rng.randint(1, 14))]
@@ -224,3 +225,14 @@ def test_a_term_whose_first_word_is_unknown_is_still_found(tmp_path, scanners):
     for text in ("my toes are fine", "bluish toes", "I have no bluish toes", "quite greyish toes, but no fever"):
         assert terms.kind([text]) == reference.kind([text]), text
     assert terms.kind(["quite greyish toes"]) == "nerve"
+
+
+@pytest.mark.parametrize("term", ["(?<!a+)fever", "(?i)fever"])
+def test_a_term_that_only_fails_to_compile_is_named(tmp_path, term):
+    """Terms are parsed on their own but compiled only together; a term that parses yet cannot
+    compile (a lookbehind of varying width, a flag mid-pattern) is still named, not a traceback."""
+    raw = yaml.safe_load(RED_FLAG_FILE.read_text(encoding="utf-8"))
+    raw["matching"]["kinds"]["infection"]["terms"].insert(1, term)
+    with pytest.raises(ContentError) as raised:
+        RedFlagTerms.parse(tmp_path / "red_flags.yaml", raw)
+    assert raised.value.key == "matching.kinds.infection.terms.1"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,29 +115,26 @@ class RedFlagTerms(FromContentFile):
             clauses = [clause for clause in clauses if not self._first_words.isdisjoint(_words_of(clause))]
         return [piece.strip() for clause in clauses for piece in self._clause_breaks.split(clause) if piece.strip()]
 
-    def _matches(self, clause: str) -> Iterator[tuple[str, re.Match[str]]]:
+    def _candidates(self, clause: str) -> list[_Hit]:
         """Each kind's matches, exactly as its pattern's finditer finds them, but tried only where a
         word its terms begin with starts: a match can start nowhere else."""
         starts = _word_starts(clause)
-        words = [word for _, word in starts]
+        candidates: list[_Hit] = []
         for kind in self._kinds:
             if kind.first_words is None:
-                yield from ((kind.name, match) for match in kind.pattern.finditer(clause))
-                continue
-            if kind.first_words.isdisjoint(words):
+                candidates += [_Hit(match.start(), match.end(), kind.name) for match in kind.pattern.finditer(clause)]
                 continue
             end = 0
-            for start, word in starts:
-                if start >= end and word in kind.first_words:
-                    match = kind.pattern.match(clause, start)     # sees the text before `start`, as finditer does
-                    if match:
-                        yield kind.name, match
-                        end = match.end()
+            for start in [start for start, word in starts if word in kind.first_words]:
+                # match() sees the text before `start` (lookbehinds, \b), as finditer does
+                if start >= end and (match := kind.pattern.match(clause, start)):
+                    candidates.append(_Hit(start, match.end(), kind.name))
+                    end = match.end()
+        return candidates
 
     def _hits(self, clause: str) -> list[_Hit]:
         """Terms not negated, left to right; a negated term negates the next one ("no fever or chills")."""
-        candidates = sorted((_Hit(match.start(), match.end(), kind) for kind, match in self._matches(clause)),
-                            key=lambda hit: (hit.start, -hit.end))
+        candidates = sorted(self._candidates(clause), key=lambda hit: (hit.start, -hit.end))
         hits: list[_Hit] = []
         negated: list[_Hit] = []
         for hit in candidates:
@@ -162,7 +159,7 @@ def _alternatives(words: list[str]) -> str:
 
 
 def _kind(path: Path, name: str, raw: Any) -> _Kind:
-    """The kind's terms as one pattern, each behind a lookahead for its first words when those are known."""
+    """The kind's terms as one pattern, and the words its matches can begin with (None: not known)."""
     key = f"matching.kinds.{name}"
     if not isinstance(raw, dict) or set(raw) != {"sources", "terms"}:
         raise ContentError(path, key, "needs 'sources' and 'terms'")
@@ -175,22 +172,36 @@ def _kind(path: Path, name: str, raw: Any) -> _Kind:
     starts: list[frozenset[str] | None] = []
     for index, term in enumerate(terms):
         try:
-            re.compile(term)
             starts.append(first_words(_sre_parse.parse(term)))
         except re.error as error:
-            raise ContentError(path, f"{key}.terms.{index}", f"not a valid pattern: {error}") from None
-    guarded = "|".join(_guard(first) + f"(?:{term})" for term, first in zip(terms, starts))
-    return _Kind(name, re.compile(rf"\b(?:{guarded})\b"), None if None in starts else frozenset().union(*starts))
+            raise _bad_term(path, key, index, error) from None
+    guarded = "|".join(f"(?:{term})" for term in terms)
+    try:
+        pattern = re.compile(rf"\b(?:{guarded})\b")
+    except re.error as error:    # rare (a lookbehind of varying width, a flag mid-pattern): name the term
+        culprit = next((index for index, term in enumerate(terms) if not _compiles(f"(?:{term})")), None)
+        if culprit is None:
+            raise ContentError(path, f"{key}.terms", f"do not make one pattern: {error}") from None
+        raise _bad_term(path, key, culprit, error) from None
+    return _Kind(name, pattern, None if None in starts else frozenset().union(*starts))
 
 
-def _guard(words: frozenset[str] | None) -> str:
-    """A lookahead for a match's first word; it changes no match, only fails sooner where none can be."""
-    return rf"(?=(?:{_alternatives(sorted(words))})\b)" if words else ""
+def _bad_term(path: Path, key: str, index: int, error: re.error) -> ContentError:
+    return ContentError(path, f"{key}.terms.{index}", f"not a valid pattern: {error}")
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 # How many first words a term may stand for before it counts as unknown (a pattern like \w+ stands for endless).
 _MOST_FIRST_WORDS = 5000
 _LONGEST_REPEAT = 64
+_WORD_CHARACTER = re.compile(r"\w")
 _ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 
@@ -234,7 +245,7 @@ def _then(starts: set[_Start], more: set[_Start]) -> set[_Start] | None:
 def _item_starts(op: Any, av: Any) -> set[_Start] | None:
     if op is _sre.LITERAL:
         char = chr(av)
-        return {(char, False)} if re.fullmatch(r"\w", char) else {("", True)}
+        return {(char, False)} if _WORD_CHARACTER.fullmatch(char) else {("", True)}
     if op is _sre.IN:
         if not all(code is _sre.LITERAL for code, _ in av):
             return None
