@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,7 @@ class RedFlagTerms(FromContentFile):
         self._negated_before = negated_before
         starts = [kind.first_words for kind in kinds]
         self._first_words = None if None in starts else frozenset().union(*starts)
+        self._break_words = first_words(_sre_parse.parse(clause_breaks.pattern))
 
     @classmethod
     def parse(cls, path: Path, raw: Any) -> RedFlagTerms:
@@ -108,12 +109,21 @@ class RedFlagTerms(FromContentFile):
         found = {hit.kind for text in texts for clause in self._clauses(text) for hit in self._hits(clause)}
         return next((kind for kind in self._precedence if kind in found), None)
 
-    def _clauses(self, text: str) -> list[str]:
-        """The clauses of `text` that hold a word some term begins with: no other clause can hold a term."""
-        clauses = [normalise(part) for part in _CLAUSE_PUNCTUATION.split(text)]
-        if self._first_words is not None:
-            clauses = [clause for clause in clauses if not self._first_words.isdisjoint(_words_of(clause))]
-        return [piece.strip() for clause in clauses for piece in self._clause_breaks.split(clause) if piece.strip()]
+    def _clauses(self, text: str) -> Iterator[str]:
+        """The clauses of `text` that hold a word some term begins with: no other clause can hold a term.
+
+        Words are what the patterns see as words, so a pattern whose first words are all missing
+        cannot match: neither a term nor a clause break (that split is skipped too).
+        """
+        for part in _CLAUSE_PUNCTUATION.split(text):
+            clause = normalise(part)
+            words = _words_of(clause)
+            if self._first_words is not None and self._first_words.isdisjoint(words):
+                continue
+            if self._break_words is None or not self._break_words.isdisjoint(words):
+                yield from (piece.strip() for piece in self._clause_breaks.split(clause) if piece.strip())
+            elif clause:
+                yield clause
 
     def _candidates(self, clause: str) -> list[_Hit]:
         """Each kind's matches, exactly as its pattern's finditer finds them, but tried only where a
