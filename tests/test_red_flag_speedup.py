@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from skill.domain.content import ContentError
-from skill.domain.red_flags import RedFlagTerms, first_words, normalise
+from skill.domain.red_flags import RedFlagTerms, leads, normalise
 from skill.settings import PROJECT_ROOT
 
 RED_FLAG_FILE = PROJECT_ROOT / "content" / "red_flags.yaml"
@@ -193,18 +193,22 @@ def test_several_texts_at_once_get_the_reference_kind(corpus, scanners):
 def test_the_shipped_terms_let_the_scanner_skip_text_without_a_first_word(scanners):
     """Every term's first word is known, so a sentence without one costs no pattern scan at all."""
     fast, _ = scanners
-    unknown = [term for _, term in TERMS if first_words(sre_parse.parse(term)) is None]
+    unknown = [term for _, term in TERMS if leads(sre_parse.parse(term)) is None]
     assert unknown == []
-    assert all(kind.first_words for kind in fast._kinds)
+    assert all(kind.leads for kind in fast._kinds)
 
 
-@pytest.mark.parametrize("pattern, words", [
-    ("fell|fallen", {"fell", "fallen"}),
-    ("(?<!in the )fall(?! asleep)", {"fall"}),
-    ("problems?|hard", {"problem", "problems", "hard"}),
-    ("(can|could) not (stand|walk)", {"can", "could"}),
-    ("ab{2,3}", {"abb", "abbb"}),
-    ("(a|bad) (tumble|spill)", {"a", "bad"}),
+@pytest.mark.parametrize("pattern, expected", [
+    ("fell|fallen", {"fell": None, "fallen": None}),
+    ("(?<!in the )fall(?! asleep)", {"fall": None}),
+    ("problems?|hard", {"problem": None, "problems": None, "hard": None}),
+    ("(can|could) not (really |even )?(stand|walk)", {"can": {"not"}, "could": {"not"}}),
+    ("it (feels|has gone)( really)? hot|it is", {"it": {"feels", "has", "is"}}),
+    ("it (feels|looks)|it", {"it": None}),                     # "it" alone: any word may follow
+    (r"(sudden|overnight) (\w+ ){0,4}bad", {"sudden": None, "overnight": None}),
+    (r"the shakes|a (temp|tum\w+)", {"the": {"shakes"}, "a": None}),   # "tum..." is not a known word
+    ("ab{2,3}", {"abb": None, "abbb": None}),
+    ("pins&needles|x y", {"pins": {"needles"}, "x": {"y"}}),
     (r"\w+ish", None),                 # any word at all
     ("a+", None),                      # endless
     (" fall", None),                   # may begin between words
@@ -212,8 +216,11 @@ def test_the_shipped_terms_let_the_scanner_skip_text_without_a_first_word(scanne
     ("[^a]ll", None),
     ("(?i)fall", None),                # a flag changes what the words are
 ])
-def test_first_words_of_a_pattern(pattern, words):
-    assert first_words(sre_parse.parse(pattern)) == (frozenset(words) if words is not None else None)
+def test_the_leads_of_a_pattern(pattern, expected):
+    found = leads(sre_parse.parse(pattern))
+    assert (dict(found) if found is not None else None) == \
+        ({first: frozenset(following) if following is not None else None for first, following in expected.items()}
+         if expected is not None else None)
 
 
 def test_a_term_whose_first_word_is_unknown_is_still_found(tmp_path, scanners):
@@ -221,6 +228,7 @@ def test_a_term_whose_first_word_is_unknown_is_still_found(tmp_path, scanners):
     raw = yaml.safe_load(RED_FLAG_FILE.read_text(encoding="utf-8"))
     raw["matching"]["kinds"]["nerve"]["terms"].append(r"\w+ish toes")
     terms = RedFlagTerms.parse(tmp_path / "red_flags.yaml", raw)
+    assert [kind.leads for kind in terms._kinds if kind.name == "nerve"] == [None]
     reference = ReferenceScanner(raw["matching"])
     for text in ("my toes are fine", "bluish toes", "I have no bluish toes", "quite greyish toes, but no fever"):
         assert terms.kind([text]) == reference.kind([text]), text

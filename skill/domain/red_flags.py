@@ -28,6 +28,7 @@ _CONTRACTIONS = (("can", re.compile(r"\b(can't|cannot|cant)\b"), "can not"), ("w
                  ("'s", re.compile(r"\b(it|that|there|here|what|who|where|he|she|nothing|something|everything)'s\b"), r"\1 is"))
 _DROPPED = re.compile(r"[^a-z0-9& ]")
 _CLAUSE_PUNCTUATION = re.compile(r"[.,;:!?()\u2013\u2014]+|\s-\s")
+Leads = Mapping[str, "frozenset[str] | None"]    # a first word, and the words that may follow it (None: any)
 NEGATED = "no"        # an earlier negated hit counts as a negation for the next ("no numbness or tingling")
 
 
@@ -71,7 +72,7 @@ class _Hit:
 class _Kind:
     name: str
     pattern: re.Pattern[str]
-    first_words: frozenset[str] | None      # every word its matches can begin with; None: not known
+    leads: Leads | None      # the words its matches can begin with, and what may follow each; None: not known
 
 
 class RedFlagTerms(FromContentFile):
@@ -81,9 +82,10 @@ class RedFlagTerms(FromContentFile):
         self._precedence = precedence
         self._clause_breaks = clause_breaks
         self._negated_before = negated_before
-        starts = [kind.first_words for kind in kinds]
-        self._first_words = None if None in starts else frozenset().union(*starts)
-        self._break_words = first_words(_sre_parse.parse(clause_breaks.pattern))
+        self._first_words = None if any(kind.leads is None for kind in kinds) else \
+            frozenset().union(*(kind.leads for kind in kinds))
+        breaks = leads(_sre_parse.parse(clause_breaks.pattern))
+        self._break_words = frozenset(breaks) if breaks is not None else None
 
     @classmethod
     def parse(cls, path: Path, raw: Any) -> RedFlagTerms:
@@ -127,17 +129,21 @@ class RedFlagTerms(FromContentFile):
 
     def _candidates(self, clause: str) -> list[_Hit]:
         """Each kind's matches, exactly as its pattern's finditer finds them, but tried only where a
-        word its terms begin with starts: a match can start nowhere else."""
+        word its terms begin with starts, followed by a word that can come next: nowhere else can
+        a match start."""
         starts = _word_starts(clause)
+        words = [word for _, word in starts] + [None]
         candidates: list[_Hit] = []
         for kind in self._kinds:
-            if kind.first_words is None:
+            if kind.leads is None:
                 candidates += [_Hit(match.start(), match.end(), kind.name) for match in kind.pattern.finditer(clause)]
                 continue
             end = 0
-            for start in [start for start, word in starts if word in kind.first_words]:
+            for index in [index for index, word in enumerate(words) if word in kind.leads]:
+                start, following = starts[index][0], kind.leads[words[index]]
                 # match() sees the text before `start` (lookbehinds, \b), as finditer does
-                if start >= end and (match := kind.pattern.match(clause, start)):
+                if start >= end and (following is None or words[index + 1] in following) \
+                        and (match := kind.pattern.match(clause, start)):
                     candidates.append(_Hit(start, match.end(), kind.name))
                     end = match.end()
         return candidates
@@ -179,21 +185,29 @@ def _kind(path: Path, name: str, raw: Any) -> _Kind:
     terms = raw["terms"]
     if not isinstance(terms, list) or not terms or not all(isinstance(term, str) and term.strip() for term in terms):
         raise ContentError(path, f"{key}.terms", "needs a list of terms")
-    starts: list[frozenset[str] | None] = []
+    term_leads: list[Leads | None] = []
     for index, term in enumerate(terms):
         try:
-            starts.append(first_words(_sre_parse.parse(term)))
+            term_leads.append(leads(_sre_parse.parse(term)))
         except re.error as error:
             raise _bad_term(path, key, index, error) from None
-    guarded = "|".join(f"(?:{term})" for term in terms)
     try:
-        pattern = re.compile(rf"\b(?:{guarded})\b")
+        pattern = re.compile(r"\b(?:" + "|".join(f"(?:{term})" for term in terms) + r")\b")
     except re.error as error:    # rare (a lookbehind of varying width, a flag mid-pattern): name the term
         culprit = next((index for index, term in enumerate(terms) if not _compiles(f"(?:{term})")), None)
         if culprit is None:
             raise ContentError(path, f"{key}.terms", f"do not make one pattern: {error}") from None
         raise _bad_term(path, key, culprit, error) from None
-    return _Kind(name, pattern, None if None in starts else frozenset().union(*starts))
+    return _Kind(name, pattern, None if None in term_leads else _merged(term_leads))
+
+
+def _merged(all_leads: list[Leads]) -> Leads:
+    merged: dict[str, frozenset[str] | None] = {}
+    for term_leads in all_leads:
+        for first, following in term_leads.items():
+            known = merged.get(first, frozenset())
+            merged[first] = None if known is None or following is None else known | following
+    return merged
 
 
 def _bad_term(path: Path, key: str, index: int, error: re.error) -> ContentError:
@@ -208,86 +222,92 @@ def _compiles(pattern: str) -> bool:
     return True
 
 
-# How many first words a term may stand for before it counts as unknown (a pattern like \w+ stands for endless).
-_MOST_FIRST_WORDS = 5000
+# How many texts a part of a pattern may stand for before the rest counts as unknown; and the most repeats read.
+_MOST_TEXTS = 5000
 _LONGEST_REPEAT = 64
-_WORD_CHARACTER = re.compile(r"\w")
+_OPEN, _DONE, _CUT = "open", "done", "cut"     # the text may go on; it holds two whole words; unknown after it
+_TWO_WORDS = re.compile(r"\w*\W+\w+\W")         # a text's end of its first word, and one whole word after it
+_LEAD = re.compile(r"(\w*)(\W+(\w*))?")
 _ZERO_WIDTH = (_sre.ASSERT, _sre.ASSERT_NOT, _sre.AT)
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
 
 
-def first_words(parsed: Any) -> frozenset[str] | None:
-    """The words every match of a parsed pattern can begin with, or None when that is not a known few.
+def leads(parsed: Any) -> Leads | None:
+    """The first word of every match of a parsed pattern, each with the words that can come next,
+    or None when its first words are not a known few.
 
-    Reads the pattern as text up to its first character that is not a word character; lookarounds
-    and anchors only narrow a match, so skipping them can only add words. A match that may begin
-    with something other than a word character is None too.
+    Reads the pattern as the texts it stands for, up to its second word's end; lookarounds and
+    anchors only narrow a match, so skipping them only adds texts. Where the next word is not
+    known (a pattern like \\w+, the pattern may end there), any word may come next. A match that
+    may begin with something other than a word character is None.
     """
-    starts = _starts(list(parsed)) if not parsed.state.flags & ~_sre.SRE_FLAG_UNICODE else None
-    if starts is None or any(not word for word, _ in starts):
+    if parsed.state.flags & ~_sre.SRE_FLAG_UNICODE:
         return None
-    return frozenset(word for word, _ in starts)
+    found: list[Leads] = []
+    for text, status in _texts(list(parsed)):
+        lead = _LEAD.match(text)
+        first, second = lead.group(1), lead.group(3)
+        if not first or (status is _CUT and lead.end(1) == len(text)):
+            return None
+        whole = bool(second) and (status is not _CUT or lead.end(3) < len(text))
+        found.append({first: frozenset({second}) if whole else None})
+    return _merged(found)
 
 
-_Start = tuple[str, bool]    # the first word so far, and whether it has ended
+_Text = tuple[str, str]    # a text a pattern's start stands for, and its status
 
 
-def _starts(items: list[Any]) -> set[_Start] | None:
-    starts: set[_Start] = {("", False)}
+def _texts(items: list[Any]) -> set[_Text]:
+    texts: set[_Text] = {("", _OPEN)}
     for item in items:
-        if all(ended for _, ended in starts):
+        if all(status is not _OPEN for _, status in texts):
             break
-        more = _item_starts(*item)
-        if more is None:
-            return None
-        starts = _then(starts, more)
-        if starts is None:
-            return None
-    return starts
+        texts = _then(texts, _item_texts(*item))
+    return texts
 
 
-def _then(starts: set[_Start], more: set[_Start]) -> set[_Start] | None:
-    joined = {start for start in starts if start[1]} | {(word + rest, ended) for word, open_ in starts if not open_
-                                                        for rest, ended in more}
-    return joined if len(joined) <= _MOST_FIRST_WORDS else None
+def _then(texts: set[_Text], more: set[_Text]) -> set[_Text]:
+    joined = {text for text in texts if text[1] is not _OPEN}
+    for text, status in texts:
+        if status is _OPEN:
+            joined |= {_done(text + rest, rest_status) for rest, rest_status in more}
+    if len(joined) > _MOST_TEXTS:
+        return {(text, status if status is not _OPEN else _CUT) for text, status in texts}
+    return joined
 
 
-def _item_starts(op: Any, av: Any) -> set[_Start] | None:
+def _done(text: str, status: str) -> _Text:
+    two = _TWO_WORDS.match(text)
+    return (text[:two.end()], _DONE) if two else (text, status)
+
+
+def _item_texts(op: Any, av: Any) -> set[_Text]:
     if op is _sre.LITERAL:
-        char = chr(av)
-        return {(char, False)} if _WORD_CHARACTER.fullmatch(char) else {("", True)}
-    if op is _sre.IN:
-        if not all(code is _sre.LITERAL for code, _ in av):
-            return None
-        return set().union(*(_item_starts(code, value) for code, value in av))
+        return {(chr(av), _OPEN)}
+    if op is _sre.IN and all(code is _sre.LITERAL for code, _ in av):
+        return {(chr(value), _OPEN) for _, value in av}
     if op in _ZERO_WIDTH:
-        return {("", False)}
-    if op is _sre.SUBPATTERN:
-        _, add_flags, del_flags, items = av
-        return _starts(list(items)) if not add_flags and not del_flags else None
+        return {("", _OPEN)}
+    if op is _sre.SUBPATTERN and not av[1] and not av[2]:    # no flags added or removed
+        return _texts(list(av[3]))
     if op is _sre.BRANCH:
-        branches = [_starts(list(items)) for items in av[1]]
-        return None if None in branches else set().union(*branches)
+        return set().union(*(_texts(list(items)) for items in av[1]))
     if op in _REPEATS:
-        return _repeat_starts(*av)
-    return None    # anything else (\w, ., a backreference...) is not read: unknown
+        return _repeat_texts(*av)
+    return {("", _CUT)}    # anything else (\\w, ., a negated set, a backreference...) is not read
 
 
-def _repeat_starts(least: int, most: int, items: Any) -> set[_Start] | None:
-    once = _starts(list(items))
-    if once is None:
-        return None
-    starts: set[_Start] = {("", False)}
-    found: set[_Start] = set()
+def _repeat_texts(least: int, most: int, items: Any) -> set[_Text]:
+    once = _texts(list(items))
+    texts: set[_Text] = {("", _OPEN)}
+    found: set[_Text] = set()
     for count in range(_LONGEST_REPEAT + 1):
         if count >= least:
-            found |= starts
+            found |= texts
         if count == most:
             return found
-        following = _then(starts, once)
-        if following is None:
-            return None
-        if following == starts:          # more repeats add nothing
-            return found | starts
-        starts = following
-    return None
+        following = _then(texts, once)
+        if following == texts:          # more repeats add nothing
+            return found | texts
+        texts = following
+    return found | {(text, _CUT) for text, status in texts if status is _OPEN}
