@@ -12,6 +12,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +245,7 @@ def leads(parsed: Any) -> Leads | None:
     if parsed.state.flags & ~_sre.SRE_FLAG_UNICODE:
         return None
     found: list[Leads] = []
-    for text, status in _texts(list(parsed)):
+    for text, status in _follow(list(parsed), {("", _OPEN)}):
         lead = _LEAD.match(text)
         first, second = lead.group(1), lead.group(3)
         if not first or (status is _CUT and lead.end(1) == len(text)):
@@ -257,57 +258,56 @@ def leads(parsed: Any) -> Leads | None:
 _Text = tuple[str, str]    # a text a pattern's start stands for, and its status
 
 
-def _texts(items: list[Any]) -> set[_Text]:
-    texts: set[_Text] = {("", _OPEN)}
-    for item in items:
-        if all(status is not _OPEN for _, status in texts):
-            break
-        texts = _then(texts, _item_texts(*item))
+def _follow(items: list[Any], texts: set[_Text]) -> set[_Text]:
+    """The texts after reading `items` on from each of `texts`."""
+    for literal, group in groupby(items, key=lambda item: item[0] is _sre.LITERAL):
+        # a run of characters is read at once
+        steps = [(_sre.LITERAL, "".join(chr(code) for _, code in group))] if literal else list(group)
+        for op, av in steps:
+            if all(status is not _OPEN for _, status in texts):
+                return texts
+            ended = {text for text in texts if text[1] is not _OPEN}
+            texts = ended | _step(op, av, {text for text, status in texts if status is _OPEN})
+            if len(texts) > _MOST_TEXTS:
+                return _cut(texts)
     return texts
 
 
-def _then(texts: set[_Text], more: set[_Text]) -> set[_Text]:
-    joined = {text for text in texts if text[1] is not _OPEN}
-    for text, status in texts:
-        if status is _OPEN:
-            joined |= {_done(text + rest, rest_status) for rest, rest_status in more}
-    if len(joined) > _MOST_TEXTS:
-        return {(text, status if status is not _OPEN else _CUT) for text, status in texts}
-    return joined
-
-
-def _done(text: str, status: str) -> _Text:
-    two = _TWO_WORDS.match(text)
-    return (text[:two.end()], _DONE) if two else (text, status)
-
-
-def _item_texts(op: Any, av: Any) -> set[_Text]:
+def _step(op: Any, av: Any, texts: set[str]) -> set[_Text]:
     if op is _sre.LITERAL:
-        return {(chr(av), _OPEN)}
+        return {_done(text + av) for text in texts}
     if op is _sre.IN and all(code is _sre.LITERAL for code, _ in av):
-        return {(chr(value), _OPEN) for _, value in av}
+        return {_done(text + chr(value)) for text in texts for _, value in av}
+    opened = {(text, _OPEN) for text in texts}
     if op in _ZERO_WIDTH:
-        return {("", _OPEN)}
+        return opened
     if op is _sre.SUBPATTERN and not av[1] and not av[2]:    # no flags added or removed
-        return _texts(list(av[3]))
+        return _follow(list(av[3]), opened)
     if op is _sre.BRANCH:
-        return set().union(*(_texts(list(items)) for items in av[1]))
+        return set().union(*(_follow(list(items), opened) for items in av[1]))
     if op in _REPEATS:
-        return _repeat_texts(*av)
-    return {("", _CUT)}    # anything else (\\w, ., a negated set, a backreference...) is not read
+        return _repeat(*av, opened)
+    return _cut(opened)    # anything else (\\w, ., a negated set, a backreference...) is not read
 
 
-def _repeat_texts(least: int, most: int, items: Any) -> set[_Text]:
-    once = _texts(list(items))
-    texts: set[_Text] = {("", _OPEN)}
+def _repeat(least: int, most: int, items: Any, texts: set[_Text]) -> set[_Text]:
     found: set[_Text] = set()
     for count in range(_LONGEST_REPEAT + 1):
         if count >= least:
             found |= texts
         if count == most:
             return found
-        following = _then(texts, once)
+        following = _follow(list(items), texts)
         if following == texts:          # more repeats add nothing
             return found | texts
         texts = following
-    return found | {(text, _CUT) for text, status in texts if status is _OPEN}
+    return found | _cut(texts)
+
+
+def _done(text: str) -> _Text:
+    two = _TWO_WORDS.match(text)
+    return (text[:two.end()], _DONE) if two else (text, _OPEN)
+
+
+def _cut(texts: set[_Text]) -> set[_Text]:
+    return {(text, _CUT if status is _OPEN else status) for text, status in texts}
