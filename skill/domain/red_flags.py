@@ -12,7 +12,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import accumulate, groupby
 from pathlib import Path
 from typing import Any
 
@@ -51,15 +51,11 @@ def _words_of(normalised: str) -> list[str]:
     return normalised.replace("&", " ").split() if "&" in normalised else normalised.split()
 
 
-def _word_starts(normalised: str) -> list[tuple[int, str]]:
-    """Where each word of normalised text (single spaces, perhaps "&") starts, and the word."""
+def _word_starts(normalised: str) -> list[int]:
+    """Where each word of normalised text (single spaces, perhaps "&") starts."""
     if "&" in normalised:
-        return [(match.start(), match.group()) for match in _WORD.finditer(normalised)]
-    starts, at = [], 0
-    for word in normalised.split(" "):
-        starts.append((at, word))
-        at += len(word) + 1
-    return starts
+        return [match.start() for match in _WORD.finditer(normalised)]
+    return [0, *accumulate(len(word) + 1 for word in normalised.split(" ")[:-1])]
 
 
 @dataclass(frozen=True)
@@ -83,8 +79,14 @@ class RedFlagTerms(FromContentFile):
         self._precedence = precedence
         self._clause_breaks = clause_breaks
         self._negated_before = negated_before
-        self._first_words = None if any(kind.leads is None for kind in kinds) else \
-            frozenset().union(*(kind.leads for kind in kinds))
+        # each first word: the kinds (by place) whose terms begin with it, and what may follow it there
+        self._leads: dict[str, list[tuple[int, frozenset[str] | None]]] | None = {}
+        for place, kind in enumerate(kinds):
+            if kind.leads is None:
+                self._leads = None
+                break
+            for first, following in kind.leads.items():
+                self._leads.setdefault(first, []).append((place, following))
         breaks = leads(_sre_parse.parse(clause_breaks.pattern))
         self._break_words = frozenset(breaks) if breaks is not None else None
 
@@ -121,7 +123,7 @@ class RedFlagTerms(FromContentFile):
         for part in _CLAUSE_PUNCTUATION.split(text):
             clause = normalise(part)
             words = _words_of(clause)
-            if self._first_words is not None and self._first_words.isdisjoint(words):
+            if self._leads is not None and self._leads.keys().isdisjoint(words):
                 continue
             if self._break_words is None or not self._break_words.isdisjoint(words):
                 yield from (piece.strip() for piece in self._clause_breaks.split(clause) if piece.strip())
@@ -129,24 +131,26 @@ class RedFlagTerms(FromContentFile):
                 yield clause
 
     def _candidates(self, clause: str) -> list[_Hit]:
-        """Each kind's matches, exactly as its pattern's finditer finds them, but tried only where a
-        word its terms begin with starts, followed by a word that can come next: nowhere else can
-        a match start."""
+        """Each kind's matches, exactly as its pattern's finditer finds them, kind by kind, but tried
+        only where a word its terms begin with starts, followed by a word that can come next:
+        nowhere else can a match start."""
+        if self._leads is None:
+            return [_Hit(match.start(), match.end(), kind.name) for kind in self._kinds
+                    for match in kind.pattern.finditer(clause)]
+        words = [*_words_of(clause), None]
+        tries = sorted((place, index) for index, word in enumerate(words) if word in self._leads
+                       for place, following in self._leads[word] if following is None or words[index + 1] in following)
+        if not tries:
+            return []
         starts = _word_starts(clause)
-        words = [word for _, word in starts] + [None]
+        ends = [0] * len(self._kinds)
         candidates: list[_Hit] = []
-        for kind in self._kinds:
-            if kind.leads is None:
-                candidates += [_Hit(match.start(), match.end(), kind.name) for match in kind.pattern.finditer(clause)]
-                continue
-            end = 0
-            for index in [index for index, word in enumerate(words) if word in kind.leads]:
-                start, following = starts[index][0], kind.leads[words[index]]
-                # match() sees the text before `start` (lookbehinds, \b), as finditer does
-                if start >= end and (following is None or words[index + 1] in following) \
-                        and (match := kind.pattern.match(clause, start)):
-                    candidates.append(_Hit(start, match.end(), kind.name))
-                    end = match.end()
+        for place, index in tries:
+            kind, start = self._kinds[place], starts[index]
+            # match() sees the text before `start` (lookbehinds, \b), as finditer does
+            if start >= ends[place] and (match := kind.pattern.match(clause, start)):
+                candidates.append(_Hit(start, match.end(), kind.name))
+                ends[place] = match.end()
         return candidates
 
     def _hits(self, clause: str) -> list[_Hit]:
