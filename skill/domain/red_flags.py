@@ -4,6 +4,10 @@ The terms, negations and fillers are data (content/red_flags.yaml, section `matc
 module only normalises text the way the simulator's matcher does and finds the terms on whole
 words, skipping negated ones ("no fever", "I don't have a fever", "not numb"). It is pure and
 keeps nothing: the text it is given is never stored or returned.
+
+It runs on every request, and most text holds no term. So the first two words each term can
+begin with are read from its pattern once (`leads`), and a pattern is tried only where those
+words are: a set lookup per word rejects the rest, with exactly the matches a full scan finds.
 """
 from __future__ import annotations
 
@@ -55,7 +59,8 @@ def _word_starts(normalised: str) -> list[int]:
     """Where each word of normalised text (single spaces, perhaps "&") starts."""
     if "&" in normalised:
         return [match.start() for match in _WORD.finditer(normalised)]
-    return [0, *accumulate(len(word) + 1 for word in normalised.split(" ")[:-1])]
+    lengths = accumulate(map(len, normalised.split(" ")), initial=0)
+    return [at + index for index, at in enumerate(lengths)]     # words are one space apart
 
 
 class _Hit(NamedTuple):         # a tuple: cheaper to make than a frozen dataclass, a few per request
