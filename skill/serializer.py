@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+import functools
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -39,6 +40,8 @@ Converter = Callable[[Any], Any]
 TypeSpec = str | type
 
 _LIST_TYPE = re.compile(r"list\[(.*)\]")
+_TYPE_NAMES = re.compile(r"[\w.]+")
+_CONTAINERS = frozenset({"list", "dict"})
 _DICT_TYPE = re.compile(r"dict\(([^,]*), (.*)\)")
 # Where the SDK looks up a class name given without a module.
 _SDK_SERIALIZE_MODULE = DefaultSerializer.__module__
@@ -189,11 +192,24 @@ def _decimal_number(value: decimal.Decimal) -> int | float:
     return int(value) if value % 1 == 0 else float(value)
 
 
-@dataclass(frozen=True)
 class _Field:
-    attribute: str
-    convert: Converter
-    deferred: bool  # holds models: built on first read (request envelopes only)
+    """One JSON key of a model. Its converter is resolved on first use, so a type's module is
+    imported only when a payload has that field: a cold start meets a few of the many declared."""
+
+    __slots__ = ("attribute", "deferred", "_type_spec", "_resolve", "_convert")
+
+    def __init__(self, attribute: str, type_spec: TypeSpec, deferred: bool,
+                 resolve: Callable[[TypeSpec], Converter]) -> None:
+        self.attribute = attribute
+        self.deferred = deferred  # may hold models: built on first read (request envelopes only)
+        self._type_spec = type_spec
+        self._resolve = resolve
+        self._convert: Converter | None = None
+
+    def convert(self, payload: Any) -> Any:
+        if self._convert is None:
+            self._convert = self._resolve(self._type_spec)
+        return self._convert(payload)
 
 
 @dataclass(frozen=True)
@@ -258,16 +274,14 @@ class FastSerializer(DefaultSerializer):
     def _resolve(self, type_name: str) -> type:
         return self.NATIVE_TYPES_MAPPING.get(type_name) or _load_class(type_name)
 
-    def _builds_models(self, obj_type: TypeSpec) -> bool:
-        """Whether values of this type hold models (a model, or a list or dict of them): those are deferred."""
-        if isinstance(obj_type, str):
-            if list_match := _LIST_TYPE.match(obj_type):
-                return any(self._builds_models(name.strip()) for name in list_match.group(1).split(","))
-            if dict_match := _DICT_TYPE.match(obj_type):
-                return self._builds_models(dict_match.group(2))
-            obj_type = self._resolve(obj_type)
-        return (isinstance(obj_type, type) and not issubclass(obj_type, Enum)
-                and hasattr(obj_type, "deserialized_types"))
+    def _may_hold_models(self, obj_type: TypeSpec) -> bool:
+        """Whether values of this type may hold models (a model, or a list or dict of them): those
+        are deferred. Told from the type's name, importing nothing; an enum's name reads the same
+        as a model's, and deferring one costs a lookup on first read, nothing more."""
+        if not isinstance(obj_type, str):
+            return hasattr(obj_type, "deserialized_types")
+        return any(name not in self.NATIVE_TYPES_MAPPING and name not in _CONTAINERS
+                   for name in _TYPE_NAMES.findall(obj_type))
 
     def _build_converter(self, obj_type: TypeSpec, lazy: bool) -> Converter:
         if isinstance(obj_type, str):
@@ -375,11 +389,11 @@ class FastSerializer(DefaultSerializer):
         if not all(isinstance(value, _IMMUTABLE_DEFAULTS) for value in defaults.values()):
             raise TypeError(f"{model_type.__name__} has a mutable default; copying it would share state")
         deferred = {attribute for attribute, type_spec in model_type.deserialized_types.items()
-                    if lazy and self._builds_models(type_spec)}
+                    if lazy and self._may_hold_models(type_spec)}
         plan = self._plans[model_type, lazy] = _ModelPlan(
             model_class=_deferred_class(model_type) if deferred else model_type, fields={}, defaults=defaults)
-        plan.fields.update({attribute_map.get(attribute, attribute): _Field(attribute, self._converter(type_spec, lazy),
-                                                                            attribute in deferred)
+        resolve = functools.partial(self._converter, lazy=lazy)
+        plan.fields.update({attribute_map.get(attribute, attribute): _Field(attribute, type_spec, attribute in deferred, resolve)
                             for attribute, type_spec in model_type.deserialized_types.items()})
         return plan
 
