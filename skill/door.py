@@ -150,28 +150,14 @@ def _check_text(text: str) -> None:
         raise Refused("text that is not valid Unicode") from None
 
 
-def _field_tree(types: dict[tuple[str, ...], type]) -> dict:
-    """The field table as nested {key: (path, type, fields below)}: each field is read once, not once
-    per path through it. A path's parent comes before it in the table, and is an object."""
-    tree: dict = {}
-    for path, expected in types.items():
-        node = tree
-        for key in path[:-1]:
-            node = node[key][2]
-        node[path[-1]] = (path, expected, {})
-    return tree
-
-
-_FIELD_TREE = _field_tree(FIELD_TYPES)
-
-
-def _check_fields(envelope: dict, tree: dict = _FIELD_TREE) -> None:
-    for key, (path, expected, below) in tree.items():
-        value = envelope.get(key)
+def _check_fields(envelope: dict) -> None:
+    for path, expected in FIELD_TYPES.items():
+        value = envelope
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
         if value is None:
             if path in REQUIRED:
                 raise Refused(f"{'.'.join(path)} is missing")
-        elif type(value) is not expected:
+            continue
+        if type(value) is not expected:
             raise Refused(f"{'.'.join(path)} must be {_JSON_NAMES[expected]}")
-        elif below:
-            _check_fields(value, below)

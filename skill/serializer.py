@@ -27,22 +27,21 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
-import functools
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable
 
+import orjson
 from ask_sdk_core.exceptions import SerializationException
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import Request, RequestEnvelope
-import orjson
 
 Converter = Callable[[Any], Any]
 TypeSpec = str | type
 
 _LIST_TYPE = re.compile(r"list\[(.*)\]")
-_TYPE_NAMES = re.compile(r"[\w.]+")
-_CONTAINERS = frozenset({"list", "dict"})
 _DICT_TYPE = re.compile(r"dict\(([^,]*), (.*)\)")
+_TYPE_NAMES = re.compile(r"[\w.]+")  # the names in a type string: "list[x.Y]" -> list, x.Y
+_CONTAINERS = frozenset({"list", "dict"})
 # Where the SDK looks up a class name given without a module.
 _SDK_SERIALIZE_MODULE = DefaultSerializer.__module__
 
@@ -380,21 +379,19 @@ class FastSerializer(DefaultSerializer):
         return model
 
     def _plan(self, model_type: type, lazy: bool) -> _ModelPlan:
-        """JSON key -> field, and the default instance's attributes.
-
-        Registered before the converters are built, so self-referencing models work.
-        """
+        """JSON key -> field, and the default instance's attributes. Converters are resolved on a
+        field's first use, so self-referencing models need nothing special."""
         attribute_map = getattr(model_type, "attribute_map", {})
         defaults = dict(model_type().__dict__)
         if not all(isinstance(value, _IMMUTABLE_DEFAULTS) for value in defaults.values()):
             raise TypeError(f"{model_type.__name__} has a mutable default; copying it would share state")
-        deferred = {attribute for attribute, type_spec in model_type.deserialized_types.items()
-                    if lazy and self._may_hold_models(type_spec)}
+        resolve = partial(self._converter, lazy=lazy)
+        fields = {attribute_map.get(attribute, attribute):
+                  _Field(attribute, type_spec, lazy and self._may_hold_models(type_spec), resolve)
+                  for attribute, type_spec in model_type.deserialized_types.items()}
+        deferring = any(field.deferred for field in fields.values())
         plan = self._plans[model_type, lazy] = _ModelPlan(
-            model_class=_deferred_class(model_type) if deferred else model_type, fields={}, defaults=defaults)
-        resolve = functools.partial(self._converter, lazy=lazy)
-        plan.fields.update({attribute_map.get(attribute, attribute): _Field(attribute, type_spec, attribute in deferred, resolve)
-                            for attribute, type_spec in model_type.deserialized_types.items()})
+            model_class=_deferred_class(model_type) if deferring else model_type, fields=fields, defaults=defaults)
         return plan
 
     # Serialization
